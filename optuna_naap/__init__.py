@@ -1,0 +1,90 @@
+"""optuna-naap: predict a network's final accuracy from its architecture and first epochs.
+
+Heavy dependencies (torch, catboost) are imported only when the names that need them are used,
+so ``import optuna_naap`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from optuna_naap._data import (
+    NAAPDataError,
+    attach_schemes,
+    default_cache_dir,
+    fetch_naap440,
+    load_naap440,
+    read_naap_csv,
+    validate_frame,
+)
+from optuna_naap._features import (
+    CURVE_METRICS,
+    SCHEME_COLUMNS,
+    SCHEME_COLUMNS_V2,
+    build_features,
+    curve_columns,
+    scheme_descriptors,
+    scheme_features,
+)
+from optuna_naap._metrics import (
+    RankingScores,
+    kendall_tau,
+    mean_absolute_error,
+    monotonicity_score,
+    num_violations,
+    ranking_scores,
+    spearman_rho,
+    top_k_recall,
+)
+from optuna_naap._predictor import NAAPPredictor, PredictorFileError
+from optuna_naap._scheme import Block, Scheme, as_scheme, scheme_to_json, validate_scheme
+from optuna_naap._space import PositionChoices, SchemeSpace
+
+if TYPE_CHECKING:
+    from optuna_naap._net import SchemeNet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CURVE_METRICS",
+    "SCHEME_COLUMNS",
+    "SCHEME_COLUMNS_V2",
+    "Block",
+    "NAAPDataError",
+    "NAAPPredictor",
+    "PositionChoices",
+    "PredictorFileError",
+    "RankingScores",
+    "Scheme",
+    "SchemeNet",
+    "SchemeSpace",
+    "as_scheme",
+    "attach_schemes",
+    "build_features",
+    "curve_columns",
+    "default_cache_dir",
+    "fetch_naap440",
+    "kendall_tau",
+    "load_naap440",
+    "mean_absolute_error",
+    "monotonicity_score",
+    "num_violations",
+    "ranking_scores",
+    "read_naap_csv",
+    "scheme_descriptors",
+    "scheme_features",
+    "scheme_to_json",
+    "spearman_rho",
+    "top_k_recall",
+    "validate_frame",
+    "validate_scheme",
+]
+
+_LAZY = {"SchemeNet": "optuna_naap._net"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'optuna_naap' has no attribute {name!r}")

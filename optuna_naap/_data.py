@@ -1,0 +1,280 @@
+"""Loading and validating data in the NAAP-440 CSV layout."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from optuna_naap._features import CURVE_METRICS, SCHEME_COLUMNS, SCHEME_COLUMNS_V2, scheme_features
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from optuna_naap._space import SchemeSpace
+
+__all__ = [
+    "NAAP440_SOURCES",
+    "NAAPDataError",
+    "attach_schemes",
+    "default_cache_dir",
+    "fetch_naap440",
+    "load_naap440",
+    "read_naap_csv",
+    "validate_frame",
+]
+
+# The public NAAP-440 repository (MIT licence), pinned by content: a changed file is refused.
+_REPO = "https://raw.githubusercontent.com/talcs/NAAP-440/e15d75c443bab23e368cc87a435495404dea97c6"
+NAAP440_SOURCES: dict[int, tuple[str, str]] = {
+    1: (
+        f"{_REPO}/naap440.csv",
+        "ef0b0eb46ca13e813298fb18f3e77122810108e36c7a1524dd3fb6b13efbe7d7",
+    ),
+    2: (
+        f"{_REPO}/naap440v2.csv",
+        "a0184f51aa942ce493483fd232719329e620cce3d1150da81a36cf8056749e9a",
+    ),
+}
+
+_EPOCH_COLUMN = re.compile(r"^e(\d+)(LossMean|LossMedian|Accuracy)$")
+
+
+class NAAPDataError(ValueError):
+    """Data that is not in the NAAP-440 CSV layout, or that cannot be had."""
+
+
+def default_cache_dir() -> Path:
+    """Where downloads are cached.
+
+    ``$OPTUNA_NAAP_CACHE``, else ``$XDG_CACHE_HOME/optuna-naap``, else ``~/.cache/optuna-naap``.
+    """
+    if os.environ.get("OPTUNA_NAAP_CACHE"):
+        return Path(os.environ["OPTUNA_NAAP_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "optuna-naap"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fetch(url: str, sha256: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+        got = _sha256(tmp)
+        if got != sha256:
+            raise NAAPDataError(
+                f"the file downloaded from {url} has SHA-256 {got}, expected {sha256}; "
+                "nothing was cached: pass the CSV's path instead"
+            )
+        tmp.replace(target)  # atomic: a cached file is always a complete, checked one
+    except OSError as exc:
+        raise NAAPDataError(
+            f"could not download NAAP-440 from {url} ({exc}); "
+            "download the CSV by hand and pass its path (--naap440 PATH or load_naap440(path))"
+        ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def validate_frame(frame: pd.DataFrame, *, source: str = "the data") -> pd.DataFrame:
+    """Check rows in the NAAP-440 CSV layout and return them with numeric columns.
+
+    Needs ``ModelId``, ``IsTest``, the six v1 scheme columns, ``MaxAccuracy`` and, for some
+    ``n >= 1``, the curve columns of epochs 1..n (the published file has 90). The v2 columns
+    ``NumSkipConnections`` and ``NumPartialRFLayers`` are kept when present.
+
+    Raises:
+        NAAPDataError: naming the column or the row (ModelId) that is wrong.
+    """
+    import pandas as pd
+
+    required = ["ModelId", "IsTest", *SCHEME_COLUMNS, "MaxAccuracy"]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise NAAPDataError(f"{source} lacks the column(s) {', '.join(missing)}")
+    epochs: dict[int, set[str]] = {}
+    for column in frame.columns:
+        match = _EPOCH_COLUMN.match(str(column))
+        if match:
+            epochs.setdefault(int(match.group(1)), set()).add(match.group(2))
+    if not epochs:
+        raise NAAPDataError(
+            f"{source} has no curve columns (e1LossMean, e1LossMedian, e1Accuracy, ...)"
+        )
+    for epoch in range(1, max(epochs) + 1):
+        lacking = [m for m in CURVE_METRICS if m not in epochs.get(epoch, set())]
+        if lacking:
+            raise NAAPDataError(f"{source} lacks the column e{epoch}{lacking[0]}")
+    if frame.columns.duplicated().any():
+        raise NAAPDataError(
+            f"{source} repeats the column {frame.columns[frame.columns.duplicated()][0]}"
+        )
+
+    checked = [
+        c
+        for c in frame.columns
+        if c in required or c in SCHEME_COLUMNS_V2 or _EPOCH_COLUMN.match(str(c))
+    ]
+    out = frame.copy()
+    for column in checked:
+        values = pd.to_numeric(out[column], errors="coerce")
+        bad = values.isna() & out[column].notna()
+        if bad.any():
+            row = bad.to_numpy().nonzero()[0][0]
+            raise NAAPDataError(
+                f"{source}: column {column} has a non-numeric value {out[column].iloc[row]!r} "
+                f"in data row {row + 1}"
+            )
+        nan = values.isna()
+        if nan.any():
+            row = nan.to_numpy().nonzero()[0][0]
+            raise NAAPDataError(f"{source}: column {column} is empty in data row {row + 1}")
+        out[column] = values
+    duplicated = out["ModelId"].duplicated()
+    if duplicated.any():
+        row = duplicated.to_numpy().nonzero()[0][0]
+        raise NAAPDataError(
+            f"{source}: ModelId {out['ModelId'].iloc[row]} appears twice "
+            f"(again in data row {row + 1})"
+        )
+    if not out["IsTest"].isin([0, 1]).all():
+        row = (~out["IsTest"].isin([0, 1])).to_numpy().nonzero()[0][0]
+        raise NAAPDataError(
+            f"{source}: IsTest must be 0 or 1, but data row {row + 1} has "
+            f"{out['IsTest'].iloc[row]!r}"
+        )
+    out["ModelId"] = out["ModelId"].astype("int64")
+    out["IsTest"] = out["IsTest"].astype("int64")
+    return out
+
+
+def read_naap_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a CSV in the NAAP-440 layout (v1 or v2, any number of epochs)."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise NAAPDataError(f"no CSV file at {path}")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise NAAPDataError(f"{path} is not a readable CSV file ({exc})") from exc
+    return validate_frame(frame, source=str(path))
+
+
+def attach_schemes(frame: pd.DataFrame, space: SchemeSpace | None = None) -> pd.DataFrame:
+    """Return ``frame`` with a ``Scheme`` column: the JSON scheme of each row's ``ModelId``.
+
+    ``ModelId`` i is scheme i-1 of ``space.enumerate()`` (the NAAP-440 space by default), as in
+    the published dataset. Each row's scheme columns are checked against the scheme's analytic
+    :func:`scheme_features`, so rows of another space are refused rather than mislabelled.
+
+    Raises:
+        NAAPDataError: a ModelId outside the space, or a row whose columns do not match.
+    """
+    from optuna_naap._space import SchemeSpace
+
+    schemes = (space or SchemeSpace()).enumerate()
+    out = frame.copy()
+    column = []
+    for row, model_id in enumerate(out["ModelId"]):
+        if not 1 <= int(model_id) <= len(schemes):
+            raise NAAPDataError(
+                f"ModelId {model_id} (data row {row + 1}) is outside the space's "
+                f"{len(schemes)} schemes; these rows are not NAAP-440 rows"
+            )
+        scheme = schemes[int(model_id) - 1]
+        for name, value in scheme_features(scheme).items():
+            if name in out.columns and out[name].iloc[row] != value:
+                raise NAAPDataError(
+                    f"ModelId {model_id} (data row {row + 1}) has {name}={out[name].iloc[row]}, "
+                    f"but its scheme has {value}; these rows are not NAAP-440 rows"
+                )
+        column.append(json.dumps(scheme, separators=(",", ":")))
+    out["Scheme"] = column
+    return out
+
+
+def load_naap440(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    version: int = 2,
+    cache_dir: str | os.PathLike[str] | None = None,
+    schemes: bool = True,
+) -> pd.DataFrame:
+    """Load the NAAP-440 dataset as a validated DataFrame in its CSV layout.
+
+    With ``path``, reads that file (v1 or v2 layout, detected from its columns). Without it,
+    uses the cached copy of ``naap440v2.csv`` (or ``naap440.csv`` for ``version=1``), downloading
+    it once from the public NAAP-440 repository and checking its pinned SHA-256. With
+    ``schemes=True`` the rows get a ``Scheme`` column (:func:`attach_schemes`).
+
+    ``MaxAccuracy`` is the maximum over the 90 epochs of the CIFAR-10 *test set* accuracy, so it
+    is an optimistic estimate of a scheme's accuracy: use it to rank schemes, not to report them.
+
+    Args:
+        path: A CSV in the NAAP-440 layout.
+        version: Which published file to fetch when ``path`` is not given: 1 or 2.
+        cache_dir: Where downloads are cached (default :func:`default_cache_dir`).
+        schemes: Whether to add the ``Scheme`` column from ``ModelId``.
+
+    Raises:
+        NAAPDataError: a missing or malformed file, or a failed or mismatching download.
+
+    Example:
+        .. code-block:: python
+
+            from optuna_naap import load_naap440
+
+            frame = load_naap440("naap440v2.csv")
+            train = frame[frame.IsTest == 0]
+    """
+    if path is None:
+        path = fetch_naap440(version=version, cache_dir=cache_dir)
+    frame = read_naap_csv(path)
+    return attach_schemes(frame) if schemes else frame
+
+
+def fetch_naap440(
+    *,
+    version: int = 2,
+    cache_dir: str | os.PathLike[str] | None = None,
+    url: str | None = None,
+) -> Path:
+    """Return the path of the cached NAAP-440 CSV, downloading it first if needed.
+
+    The file must have the published SHA-256 of its version, whatever ``url`` it comes from:
+    a mirror (``url=``, also ``file://``) is accepted only if it serves the same bytes.
+
+    Args:
+        version: 1 (``naap440.csv``) or 2 (``naap440v2.csv``).
+        cache_dir: Where the file is cached (default :func:`default_cache_dir`).
+        url: Where to download from instead of the public repository.
+
+    Raises:
+        NAAPDataError: if the download fails or its checksum differs; nothing is cached then.
+    """
+    if version not in NAAP440_SOURCES:
+        raise ValueError(f"version must be 1 or 2, but got {version=}")
+    default_url, sha256 = NAAP440_SOURCES[version]
+    target = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = target / default_url.rsplit("/", 1)[1]
+    if not target.is_file() or _sha256(target) != sha256:
+        _fetch(url or default_url, sha256, target)
+    return target

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from optuna_naap import NAAPDataError, attach_schemes, fetch_naap440, load_naap440
+from optuna_naap._data import NAAP440_SOURCES
+
+
+@pytest.mark.parametrize("name", ["naap440.csv", "naap440v2.csv"])
+def test_loads_both_versions(naap440_dir: Path, name: str) -> None:
+    frame = load_naap440(naap440_dir / name)
+    assert len(frame) == 440
+    assert frame["IsTest"].sum() == 40
+    assert frame["ModelId"].tolist() == list(range(1, 441))
+    assert ("NumSkipConnections" in frame.columns) == (name == "naap440v2.csv")
+    assert json.loads(frame["Scheme"].iloc[0])[0] == {
+        "kernel_size": 3,
+        "width": 12,
+        "stride": 2,
+        "residual": False,
+    }
+    raw = load_naap440(naap440_dir / name, schemes=False)
+    assert "Scheme" not in raw.columns
+    pd.testing.assert_frame_equal(raw, pd.read_csv(naap440_dir / name), check_dtype=False)
+
+
+def _write(frame: pd.DataFrame, tmp_path: Path) -> Path:
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_bad_files_give_one_clear_error(naap440_v2: pd.DataFrame, tmp_path: Path) -> None:
+    cases = {
+        "lacks the column\\(s\\) MaxAccuracy": naap440_v2.drop(columns=["MaxAccuracy"]),
+        "lacks the column e7LossMedian": naap440_v2.drop(columns=["e7LossMedian"]),
+        "column e3Accuracy has a non-numeric value 'abc' in data row 5": naap440_v2.astype(
+            {"e3Accuracy": object}
+        ).assign(e3Accuracy=lambda f: f.e3Accuracy.where(f.index != 4, "abc")),
+        "column NumParams is empty in data row 2": naap440_v2.assign(
+            NumParams=naap440_v2.NumParams.where(naap440_v2.index != 1)
+        ),
+        "ModelId 3 appears twice \\(again in data row 4\\)": naap440_v2.assign(
+            ModelId=naap440_v2.ModelId.where(naap440_v2.index != 3, 3)
+        ),
+        "IsTest must be 0 or 1": naap440_v2.assign(IsTest=2),
+        "has no curve columns": naap440_v2[
+            [
+                "ModelId",
+                "IsTest",
+                "NumParams",
+                "NumMACs",
+                "NumLayers",
+                "NumStages",
+                "FirstLayerWidth",
+                "LastLayerWidth",
+                "MaxAccuracy",
+            ]
+        ],
+    }
+    for message, frame in cases.items():
+        with pytest.raises(NAAPDataError, match=message):
+            load_naap440(_write(frame, tmp_path), schemes=False)
+    with pytest.raises(NAAPDataError, match="no CSV file at"):
+        load_naap440(tmp_path / "missing.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(NAAPDataError, match="is not a readable CSV file"):
+        load_naap440(tmp_path / "empty.csv")
+
+
+def test_fewer_epochs_are_accepted(naap440_v2: pd.DataFrame, tmp_path: Path) -> None:
+    keep = [
+        c
+        for c in naap440_v2.columns
+        if not c.startswith("e") or int("".join(ch for ch in c[1:3] if ch.isdigit())) <= 5
+    ]
+    frame = load_naap440(_write(naap440_v2[keep], tmp_path))
+    assert "e5Accuracy" in frame and "e6Accuracy" not in frame
+
+
+def test_rows_of_another_space_are_not_given_schemes(naap440_v2: pd.DataFrame) -> None:
+    shuffled = naap440_v2.assign(ModelId=naap440_v2.ModelId[::-1].to_numpy())
+    with pytest.raises(NAAPDataError, match="ModelId 440 \\(data row 1\\) has NumParams=2566"):
+        attach_schemes(shuffled)
+    with pytest.raises(NAAPDataError, match="ModelId 441"):
+        attach_schemes(naap440_v2.tail(1).assign(ModelId=441))
+
+
+def test_fetch_checks_the_pinned_checksum(naap440_dir: Path, tmp_path: Path) -> None:
+    # A real download through urllib, from a file:// mirror (there is no internet in tests).
+    source = naap440_dir / "naap440v2.csv"
+    cache = tmp_path / "cache"
+    path = fetch_naap440(cache_dir=cache, url=source.as_uri())
+    assert path == cache / "naap440v2.csv"
+    assert path.read_bytes() == source.read_bytes()
+    assert len(load_naap440(cache_dir=cache)) == 440  # cached: no URL needed any more
+    assert fetch_naap440(cache_dir=cache, url="file:///nonexistent") == path
+
+    wrong = tmp_path / "wrong.csv"
+    shutil.copy(naap440_dir / "naap440.csv", wrong)
+    with pytest.raises(NAAPDataError, match="has SHA-256 .* expected a0184f51"):
+        fetch_naap440(cache_dir=tmp_path / "other", url=wrong.as_uri())
+    assert not any((tmp_path / "other").iterdir())  # nothing half-written is left
+    with pytest.raises(NAAPDataError, match="could not download NAAP-440"):
+        fetch_naap440(cache_dir=tmp_path / "third", url=(tmp_path / "nope.csv").as_uri())
+    v1 = fetch_naap440(version=1, cache_dir=cache, url=(naap440_dir / "naap440.csv").as_uri())
+    assert v1.name == "naap440.csv"
+    assert NAAP440_SOURCES[1][0].endswith("/naap440.csv")
+    with pytest.raises(ValueError, match="version=3"):
+        fetch_naap440(version=3)
