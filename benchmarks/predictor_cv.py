@@ -6,6 +6,7 @@ the figures are not comparable to the test table). Usage:
 
     python benchmarks/predictor_cv.py PATH/naap440v2.csv [--epochs 0,3,6,9] [--loss RMSE]
         [--n-models 5] [--iterations 500] [--learning-rate 0.05] [--depth 6] [--repeats 1]
+        [--architecture-weight auto|W] [--raw-curves]
 """
 
 from __future__ import annotations
@@ -32,17 +33,25 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=0.05)
     parser.add_argument("--depth", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--architecture-weight", default="auto")
+    parser.add_argument("--raw-curves", action="store_true")
     parser.add_argument("--no-schemes", action="store_true", help="CSV columns only")
     args = parser.parse_args()
 
     frame = load_naap440(args.csv, schemes=not args.no_schemes)
     train = frame[frame.IsTest == 0].reset_index(drop=True)  # the test rows stay unseen
     table = Table(title=f"10-fold CV on the 400 training rows: {vars(args)}")
-    for column in ("epochs", "violations / 780 (mean)", "MAE (mean)", "seconds"):
+    for column in (
+        "epochs",
+        "violations / 780 (mean)",
+        "MAE (mean)",
+        "architecture weights",
+        "seconds",
+    ):
         table.add_column(column, justify="right")
     for k in [int(x) for x in args.epochs.split(",")]:
         start = time.perf_counter()
-        violations, maes = [], []
+        violations, maes, weights = [], [], []
         folds = [
             split
             for repeat in range(args.repeats)
@@ -57,7 +66,14 @@ def main() -> None:
                 iterations=args.iterations,
                 learning_rate=args.learning_rate,
                 depth=args.depth,
+                architecture_weight=(
+                    "auto"
+                    if args.architecture_weight == "auto"
+                    else float(args.architecture_weight)
+                ),
+                raw_curves=args.raw_curves,
             ).fit(fit)
+            weights.append(predictor.architecture_weight_)
             predicted = predictor.predict(held)
             violations.append(num_violations(held.MaxAccuracy, predicted)[0])
             maes.append(mean_absolute_error(held.MaxAccuracy, predicted))
@@ -65,6 +81,7 @@ def main() -> None:
             str(k),
             f"{np.mean(violations):.1f}",
             f"{np.mean(maes):.4f}",
+            " ".join(f"{w:g}" for w in weights),
             f"{time.perf_counter() - start:.0f}",
         )
     Console().print(table)

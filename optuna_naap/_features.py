@@ -145,22 +145,30 @@ def build_features(
     *,
     scheme_columns: Sequence[str] | None = None,
     positions: int | None = None,
+    cycle: int = 3,
+    raw_curves: bool = False,
 ) -> pd.DataFrame:
     """Return the predictor's features for ``epochs`` epochs of the rows of ``frame``.
 
     The scheme part is the given scheme columns (default: the v2 columns where all are present,
-    else the v1 columns), with ``NumParams`` and ``NumMACs`` on a log scale. The curve part is,
-    for each of the first ``epochs`` epochs, the raw loss mean, loss median and accuracy, plus
-    summaries that carry over across scheme sizes: the best and last accuracy, the accuracy gain
-    over the last lr cycle (3 epochs in the NAAP recipe), and the last loss mean. Where the frame
-    has a ``Scheme`` column (the scheme as JSON, see :func:`attach_schemes`), the
+    else the v1 columns), with ``NumParams`` and ``NumMACs`` on a log scale. Where the frame has
+    a ``Scheme`` column (the scheme as JSON, see :func:`attach_schemes`), the
     :func:`scheme_descriptors` of each row are added.
+
+    The curve part summarises the first ``epochs`` epochs: the best and last accuracy, the last
+    loss mean, the accuracy gain over the last learning-rate cycle, and the accuracy and loss mean
+    at the end of each cycle (``cycle`` epochs; the NAAP recipe resets the learning rate every 3,
+    so a cycle's last epoch, at the lowest rate, is its most telling). ``raw_curves=True`` adds
+    every epoch's loss mean, loss median and accuracy as well; on NAAP-440 that was worse in
+    cross-validation (docs/predictor.md).
 
     Args:
         frame: Rows in the NAAP-440 CSV layout (any subset, any extra columns).
         epochs: How many epochs of the curve to use, 0 to the epochs present.
         scheme_columns: Scheme columns to use (for example the columns a predictor was fit on).
         positions: Block positions described per position (default: the deepest scheme).
+        cycle: Epochs per learning-rate cycle of the recipe.
+        raw_curves: Whether to add the raw per-epoch columns.
 
     Raises:
         ValueError: if ``epochs`` is out of range, or a needed column is missing or not finite.
@@ -169,6 +177,8 @@ def build_features(
 
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, but got {epochs=}")
+    if not isinstance(cycle, int) or isinstance(cycle, bool) or cycle < 1:
+        raise ValueError(f"cycle must be a positive integer, but got {cycle=}")
     have = available_epochs(frame.columns)
     if epochs > have:
         raise ValueError(
@@ -206,16 +216,17 @@ def build_features(
         parts.append(described.astype("float64"))
     if epochs:
         acc = raw[[f"e{i}Accuracy" for i in range(1, epochs + 1)]].to_numpy()
-        back = epochs - 3
-        summaries = pd.DataFrame(
-            {
-                "BestAccuracy": acc.max(axis=1),
-                "LastAccuracy": acc[:, -1],
-                # Gain over the last lr cycle (3 epochs in the NAAP recipe).
-                "CycleGain": acc[:, -1] - (acc[:, back - 1] if back > 0 else 0.0),
-                "LastLossMean": raw[f"e{epochs}LossMean"].to_numpy(),
-            },
-            index=frame.index,
-        )
-        parts.extend([raw[curve], summaries])
+        back = epochs - cycle
+        summaries: dict[str, np.ndarray] = {
+            "BestAccuracy": acc.max(axis=1),
+            "LastAccuracy": acc[:, -1],
+            "LastLossMean": raw[f"e{epochs}LossMean"].to_numpy(),
+            "CycleGain": acc[:, -1] - (acc[:, back - 1] if back > 0 else 0.0),
+        }
+        for end in list(range(cycle, epochs + 1, cycle)) or [epochs]:
+            summaries[f"CycleEndAccuracy{end}"] = raw[f"e{end}Accuracy"].to_numpy()
+            summaries[f"CycleEndLossMean{end}"] = raw[f"e{end}LossMean"].to_numpy()
+        parts.append(pd.DataFrame(summaries, index=frame.index))
+        if raw_curves:
+            parts.append(raw[curve])
     return pd.concat(parts, axis=1)

@@ -28,31 +28,109 @@ __all__ = ["NAAPPredictor", "PredictorFileError"]
 _FORMAT = "optuna-naap/predictor"
 _FORMAT_VERSION = 1
 _LOSSES = ("RMSE", "PairLogit")
+#: Architecture weights tried by ``architecture_weight="auto"``.
+_WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+_INNER_FOLDS = 5
+_VIRTUAL_ENSEMBLES = 10
 
 
 class PredictorFileError(ValueError):
     """A predictor file that is not one, is corrupt, or is of an unknown format version."""
 
 
+class _Component:
+    """CatBoost models on one feature set, calibrated to accuracies."""
+
+    def __init__(
+        self,
+        epochs: int,
+        models: list[CatBoost],
+        feature_names: list[str],
+        calibration: tuple[float, float],
+    ) -> None:
+        self.epochs = epochs
+        self.models = models
+        self.feature_names = feature_names
+        self.calibration = calibration
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        slope, intercept = self.calibration
+        x = features.loc[:, self.feature_names]
+        return slope * np.mean([m.predict(x) for m in self.models], axis=0) + intercept
+
+    def members(self, features: pd.DataFrame) -> np.ndarray:
+        """Predictions of every virtual ensemble of every model: rows x members."""
+        slope, intercept = self.calibration
+        x = features.loc[:, self.feature_names]
+        virtual = [
+            np.asarray(
+                m.virtual_ensembles_predict(
+                    x, prediction_type="VirtEnsembles", virtual_ensembles_count=_VIRTUAL_ENSEMBLES
+                )
+            )[:, :, 0]
+            for m in self.models
+        ]
+        return slope * np.concatenate(virtual, axis=1) + intercept
+
+    def to_json(self) -> dict[str, Any]:
+        encoded = []
+        with tempfile.TemporaryDirectory() as tmpdir:
+            for i, model in enumerate(self.models):
+                # CatBoost's public API writes its binary format to files only.
+                model_path = Path(tmpdir) / f"model{i}.cbm"
+                model.save_model(str(model_path), format="cbm")
+                encoded.append(base64.b64encode(model_path.read_bytes()).decode("ascii"))
+        return {
+            "epochs": self.epochs,
+            "feature_names": self.feature_names,
+            "calibration": list(self.calibration),
+            "models": encoded,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _Component:
+        from catboost import CatBoost
+
+        models = []
+        for encoded in data["models"]:
+            model = CatBoost()
+            model.load_model(blob=base64.b64decode(encoded, validate=True))
+            models.append(model)
+        slope, intercept = data["calibration"]
+        return cls(
+            int(data["epochs"]),
+            models,
+            [str(n) for n in data["feature_names"]],
+            (float(slope), float(intercept)),
+        )
+
+
 class NAAPPredictor:
     """Predict a scheme's final accuracy (``MaxAccuracy``) from its features and first epochs.
 
-    A CatBoost model on :func:`~optuna_naap.build_features`: the scheme columns (log params and
-    MACs, depth, stages, widths, skips, partial-receptive-field layers), the scheme's structure
-    when rows carry a ``Scheme`` column (receptive field, final resolution, per-position options),
-    and the loss mean, loss median and accuracy of the first ``epochs`` epochs with a few
-    summaries. ``loss="PairLogit"`` learns the ranking from pairs of schemes, the ReNAS idea;
-    its scores are mapped to accuracies by a linear fit on the training rows, which keeps the
-    ranking. Several models (``n_models``) with different seeds are averaged.
+    Two CatBoost components, blended: an *architecture* model on the scheme alone (the CSV's
+    scheme columns with log params and MACs, plus, when rows carry a ``Scheme`` column, the
+    receptive field, final resolution and per-position options), and a *curve* model on the
+    scheme plus summaries of the first ``epochs`` epochs (see :func:`~optuna_naap.build_features`).
+    The blend weight is chosen on the fit rows by an inner 5-fold cross-validation
+    (``architecture_weight="auto"``), so a space where early curves say more than the
+    architecture gets more of the curve. ``loss="PairLogit"`` learns the ranking from pairs of
+    schemes, the ReNAS idea; its scores are mapped to accuracies by a linear fit on the fit rows,
+    which keeps the ranking. ``n_models`` models with different seeds are averaged per component.
 
     Args:
         epochs: Epochs of the curve used (0 = architecture only).
         loss: ``"RMSE"`` (regression) or ``"PairLogit"`` (pairwise ranking).
+        architecture_weight: Weight of the architecture model in ``[0, 1]``, or ``"auto"``.
+        cycle: Epochs per learning-rate cycle of the recipe (3 for NAAP).
+        raw_curves: Whether the curve model also sees every epoch's raw values.
         iterations: Boosting iterations per model.
         learning_rate: Boosting learning rate.
         depth: Tree depth.
         l2_leaf_reg: L2 regularisation of leaf values.
-        n_models: Models averaged, seeds ``seed`` .. ``seed + n_models - 1``.
+        n_models: Models averaged per component, seeds ``seed`` .. ``seed + n_models - 1``.
+        max_pairs: Pairs sampled per fit with ``loss="PairLogit"`` (all pairs are slow: 9 s
+            against 1.3 s for 5000 pairs of the 400 NAAP-440 training rows).
         seed: Base random seed.
         thread_count: CatBoost threads (-1: all cores).
 
@@ -71,40 +149,57 @@ class NAAPPredictor:
         epochs: int = 9,
         *,
         loss: str = "RMSE",
+        architecture_weight: float | str = "auto",
+        cycle: int = 3,
+        raw_curves: bool = False,
         iterations: int = 500,
         learning_rate: float = 0.05,
         depth: int = 6,
         l2_leaf_reg: float = 3.0,
-        n_models: int = 1,
+        n_models: int = 5,
+        max_pairs: int = 5000,
         seed: int = 0,
         thread_count: int = -1,
     ) -> None:
         self.epochs = epochs
         self.loss = loss
+        self.architecture_weight = architecture_weight
+        self.cycle = cycle
+        self.raw_curves = raw_curves
         self.iterations = iterations
         self.learning_rate = learning_rate
         self.depth = depth
         self.l2_leaf_reg = l2_leaf_reg
         self.n_models = n_models
+        self.max_pairs = max_pairs
         self.seed = seed
         self.thread_count = thread_count
         self._validate_params()
 
     def _validate_params(self) -> None:
-        def positive_int(name: str, value: Any, low: int = 1) -> None:
+        def int_at_least(name: str, value: Any, low: int) -> None:
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}")
 
-        positive_int("epochs", self.epochs, 0)
-        positive_int("iterations", self.iterations)
-        positive_int("depth", self.depth)
-        positive_int("n_models", self.n_models)
+        int_at_least("epochs", self.epochs, 0)
+        int_at_least("cycle", self.cycle, 1)
+        int_at_least("iterations", self.iterations, 1)
+        int_at_least("depth", self.depth, 1)
+        int_at_least("n_models", self.n_models, 1)
+        int_at_least("max_pairs", self.max_pairs, 1)
         if self.depth > 16:
             raise ValueError(f"depth must be at most 16 (CatBoost), but got depth={self.depth}")
         if self.loss not in _LOSSES:
             raise ValueError(
                 f"loss must be one of {', '.join(_LOSSES)}, but got loss={self.loss!r}"
             )
+        weight = self.architecture_weight
+        if weight != "auto" and not (
+            isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0 <= weight <= 1
+        ):
+            raise ValueError(f"architecture_weight must be 'auto' or in [0, 1], but got {weight=}")
+        if not isinstance(self.raw_curves, bool):
+            raise ValueError(f"raw_curves must be true or false, but got {self.raw_curves=}")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate <= 1):
             raise ValueError(
                 f"learning_rate must be in (0, 1], but got learning_rate={self.learning_rate!r}"
@@ -123,11 +218,15 @@ class NAAPPredictor:
         return {
             "epochs": self.epochs,
             "loss": self.loss,
+            "architecture_weight": self.architecture_weight,
+            "cycle": self.cycle,
+            "raw_curves": self.raw_curves,
             "iterations": self.iterations,
             "learning_rate": self.learning_rate,
             "depth": self.depth,
             "l2_leaf_reg": self.l2_leaf_reg,
             "n_models": self.n_models,
+            "max_pairs": self.max_pairs,
             "seed": self.seed,
             "thread_count": self.thread_count,
         }
@@ -139,42 +238,93 @@ class NAAPPredictor:
     # -- features ---------------------------------------------------------------------------
 
     def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One feature table for every component (each selects its own columns)."""
         if self.uses_schemes_ and "Scheme" not in frame.columns:
             raise ValueError(
                 "this predictor was fit on rows with a Scheme column; "
                 "give the rows their schemes (attach_schemes or load_naap440)"
             )
-        features = build_features(
+        return build_features(
             frame,
             self.epochs,
             scheme_columns=self.scheme_columns_,
             positions=self.positions_ if self.uses_schemes_ else None,
+            cycle=self.cycle,
+            raw_curves=self.raw_curves,
         )
-        return features.loc[:, self.feature_names_]
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "models_"):
+        if not hasattr(self, "components_"):
             raise RuntimeError("this NAAPPredictor is not fitted yet: call fit(frame) first")
 
     # -- fit and predict --------------------------------------------------------------------
 
-    def _catboost_params(self, seed: int) -> dict[str, Any]:
-        return {
-            "loss_function": self.loss,
-            "iterations": self.iterations,
-            "learning_rate": self.learning_rate,
-            "depth": self.depth,
-            "l2_leaf_reg": self.l2_leaf_reg,
-            "random_seed": seed,
-            "thread_count": self.thread_count,
-            "verbose": 0,
-            "allow_writing_files": False,
-        }
+    def _fit_component(
+        self, epochs: int, features: pd.DataFrame, target: np.ndarray, n_models: int
+    ) -> _Component:
+        from catboost import CatBoost, Pool
+
+        columns = list(self.architecture_features_ if epochs == 0 else features.columns)
+        x = features.loc[:, columns]
+        group = np.zeros(len(x), dtype=np.int64) if self.loss == "PairLogit" else None
+        pool = Pool(x, target, group_id=group)
+        models = []
+        for i in range(n_models):
+            model = CatBoost(
+                {
+                    "loss_function": (
+                        f"PairLogit:max_pairs={self.max_pairs}"
+                        if self.loss == "PairLogit"
+                        else "RMSE"
+                    ),
+                    "iterations": self.iterations,
+                    "learning_rate": self.learning_rate,
+                    "depth": self.depth,
+                    "l2_leaf_reg": self.l2_leaf_reg,
+                    "random_seed": self.seed + i,
+                    "thread_count": self.thread_count,
+                    "verbose": 0,
+                    "allow_writing_files": False,
+                }
+            )
+            model.fit(pool)
+            models.append(model)
+        component = _Component(epochs, models, columns, (1.0, 0.0))
+        if self.loss == "PairLogit":
+            slope, intercept = np.polyfit(component.predict(features), target, 1)
+            component.calibration = (float(slope), float(intercept))
+        return component
+
+    def _choose_weight(self, features: pd.DataFrame, target: np.ndarray) -> float:
+        """The architecture weight with the best mean Kendall tau over inner folds."""
+        from sklearn.model_selection import KFold
+
+        from optuna_naap._metrics import kendall_tau, mean_absolute_error
+
+        folds = min(_INNER_FOLDS, len(target))
+        scores: dict[float, list[tuple[float, float]]] = {w: [] for w in _WEIGHT_GRID}
+        for fit_rows, held_rows in KFold(folds, shuffle=True, random_state=self.seed).split(
+            features
+        ):
+            fit_x, held_x = features.iloc[fit_rows], features.iloc[held_rows]
+            architecture = self._fit_component(0, fit_x, target[fit_rows], 1).predict(held_x)
+            curve = self._fit_component(self.epochs, fit_x, target[fit_rows], 1).predict(held_x)
+            for w in _WEIGHT_GRID:
+                blended = w * architecture + (1 - w) * curve
+                held = target[held_rows]
+                tau = kendall_tau(held, blended) if len(held) > 1 else 0.0
+                scores[w].append((tau, mean_absolute_error(held, blended)))
+        # Highest mean tau; among equals, the lowest MAE.
+        return max(
+            _WEIGHT_GRID,
+            key=lambda w: (
+                round(float(np.nanmean([s[0] for s in scores[w]])), 6),
+                -float(np.mean([s[1] for s in scores[w]])),
+            ),
+        )
 
     def fit(self, frame: pd.DataFrame) -> NAAPPredictor:
         """Fit on rows in the NAAP-440 layout (``MaxAccuracy`` is the target); return self."""
-        from catboost import CatBoost, Pool
-
         self._validate_params()
         if "MaxAccuracy" not in frame.columns:
             raise ValueError("fitting needs a MaxAccuracy column (the target)")
@@ -192,53 +342,76 @@ class NAAPPredictor:
         v2 = all(c in frame.columns for c in SCHEME_COLUMNS_V2)
         self.scheme_columns_ = list(SCHEME_COLUMNS_V2 if v2 else SCHEME_COLUMNS)
         self.uses_schemes_ = "Scheme" in frame.columns
-        features = build_features(frame, self.epochs, scheme_columns=self.scheme_columns_)
+        self.positions_ = 0
+        features = build_features(
+            frame,
+            self.epochs,
+            scheme_columns=self.scheme_columns_,
+            cycle=self.cycle,
+            raw_curves=self.raw_curves,
+        )
         self.positions_ = sum(1 for c in features.columns if c.startswith("Width"))
-        self.feature_names_ = list(features.columns)
+        self.architecture_features_ = list(
+            build_features(
+                frame.iloc[:1],
+                0,
+                scheme_columns=self.scheme_columns_,
+                positions=self.positions_ or None,
+            ).columns
+        )
 
-        group = np.zeros(len(frame), dtype=np.int64) if self.loss == "PairLogit" else None
-        pool = Pool(features, target, group_id=group)
-        self.models_: list[CatBoost] = []
-        for i in range(self.n_models):
-            model = CatBoost(self._catboost_params(self.seed + i))
-            model.fit(pool)
-            self.models_.append(model)
-        self.calibration_ = (1.0, 0.0)
-        if self.loss == "PairLogit":
-            scores = self._raw(features)
-            slope, intercept = np.polyfit(scores, target, 1)
-            self.calibration_ = (float(slope), float(intercept))
+        if self.epochs == 0:
+            self.architecture_weight_ = 1.0
+        elif self.architecture_weight == "auto":
+            self.architecture_weight_ = self._choose_weight(features, target)
+        else:
+            self.architecture_weight_ = float(self.architecture_weight)
+        self.components_: list[_Component] = []
+        if self.architecture_weight_ > 0:
+            self.components_.append(self._fit_component(0, features, target, self.n_models))
+        if self.architecture_weight_ < 1:
+            self.components_.append(
+                self._fit_component(self.epochs, features, target, self.n_models)
+            )
         self.n_train_rows_ = len(frame)
         return self
 
-    def _raw(self, features: pd.DataFrame) -> np.ndarray:
-        return np.mean([m.predict(features) for m in self.models_], axis=0)
+    def _weights(self) -> list[float]:
+        return [
+            self.architecture_weight_ if c.epochs == 0 else 1.0 - self.architecture_weight_
+            for c in self.components_
+        ]
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predict ``MaxAccuracy`` for rows in the NAAP-440 layout (target column not needed)."""
         self._check_fitted()
-        slope, intercept = self.calibration_
-        return slope * self._raw(self._features(frame)) + intercept
+        features = self._features(frame)
+        return np.sum(
+            [
+                w * c.predict(features)
+                for w, c in zip(self._weights(), self.components_, strict=True)
+            ],
+            axis=0,
+        )
 
     def predict_with_uncertainty(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Return the predicted accuracies and a standard deviation for each row.
 
-        The spread combines CatBoost's virtual ensembles (10 truncations of each model's
-        boosting sequence) and, with ``n_models > 1``, the disagreement between the models. It
-        measures how unsure the predictor is about a row (knowledge uncertainty), not the noise
-        of ``MaxAccuracy`` itself.
+        The spread is that of the blended members: CatBoost's virtual ensembles (10 truncations
+        of each model's boosting sequence) of each of the ``n_models`` models. It measures how
+        unsure the predictor is about a row (knowledge uncertainty), not the noise of
+        ``MaxAccuracy`` itself.
         """
         self._check_fitted()
         features = self._features(frame)
-        slope, intercept = self.calibration_
-        members = []
-        for model in self.models_:
-            virtual = model.virtual_ensembles_predict(
-                features, prediction_type="VirtEnsembles", virtual_ensembles_count=10
-            )
-            members.append(np.asarray(virtual)[:, :, 0])
-        stacked = slope * np.concatenate(members, axis=1) + intercept
-        return self.predict(frame), stacked.std(axis=1)
+        members = np.sum(
+            [
+                w * c.members(features)
+                for w, c in zip(self._weights(), self.components_, strict=True)
+            ],
+            axis=0,
+        )
+        return self.predict(frame), members.std(axis=1)
 
     # -- persistence ------------------------------------------------------------------------
 
@@ -247,12 +420,6 @@ class NAAPPredictor:
         import catboost
 
         self._check_fitted()
-        models = []
-        with tempfile.TemporaryDirectory() as tmpdir:
-            for i, model in enumerate(self.models_):
-                model_path = Path(tmpdir) / f"model{i}.cbm"
-                model.save_model(str(model_path), format="cbm")
-                models.append(base64.b64encode(model_path.read_bytes()).decode("ascii"))
         document = {
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
@@ -260,16 +427,16 @@ class NAAPPredictor:
             "scheme_columns": self.scheme_columns_,
             "uses_schemes": self.uses_schemes_,
             "positions": self.positions_,
-            "feature_names": self.feature_names_,
-            "calibration": list(self.calibration_),
+            "architecture_features": self.architecture_features_,
+            "architecture_weight": self.architecture_weight_,
             "n_train_rows": self.n_train_rows_,
             "catboost_version": catboost.__version__,
-            "models": models,
+            "components": [c.to_json() for c in self.components_],
         }
         path = Path(path)
         tmp = path.with_name(path.name + ".part")
         tmp.write_text(json.dumps(document))
-        tmp.replace(path)
+        tmp.replace(path)  # never a half-written predictor file
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NAAPPredictor:
@@ -278,7 +445,7 @@ class NAAPPredictor:
         Raises:
             PredictorFileError: a missing, foreign, corrupt or newer-format file.
         """
-        from catboost import CatBoost, CatBoostError
+        from catboost import CatBoostError
 
         path = Path(path)
         try:
@@ -299,23 +466,32 @@ class NAAPPredictor:
             )
         try:
             predictor = cls(**document["params"])
-            predictor.scheme_columns_ = list(document["scheme_columns"])
+            predictor.scheme_columns_ = [str(c) for c in document["scheme_columns"]]
             predictor.uses_schemes_ = bool(document["uses_schemes"])
             predictor.positions_ = int(document["positions"])
-            predictor.feature_names_ = list(document["feature_names"])
-            slope, intercept = document["calibration"]
-            predictor.calibration_ = (float(slope), float(intercept))
+            predictor.architecture_features_ = [str(c) for c in document["architecture_features"]]
+            predictor.architecture_weight_ = float(document["architecture_weight"])
             predictor.n_train_rows_ = int(document["n_train_rows"])
-            predictor.models_ = []
-            for encoded in document["models"]:
-                model = CatBoost()
-                model.load_model(blob=base64.b64decode(encoded, validate=True))
-                predictor.models_.append(model)
+            predictor.components_ = [_Component.from_json(c) for c in document["components"]]
         except (KeyError, TypeError, ValueError, binascii.Error, CatBoostError) as exc:
             raise PredictorFileError(f"{path} is a corrupt predictor file ({exc})") from exc
-        if len(predictor.models_) != predictor.n_models:
+        for component in predictor.components_:
+            if len(component.models) != predictor.n_models:
+                raise PredictorFileError(
+                    f"{path} is a corrupt predictor file: a component holds "
+                    f"{len(component.models)} models for n_models={predictor.n_models}"
+                )
+        expected = [
+            e
+            for e, w in (
+                (0, predictor.architecture_weight_),
+                (predictor.epochs, 1 - predictor.architecture_weight_),
+            )
+            if w > 0
+        ]
+        if [c.epochs for c in predictor.components_] != expected:
             raise PredictorFileError(
-                f"{path} is a corrupt predictor file: it holds {len(predictor.models_)} models "
-                f"for n_models={predictor.n_models}"
+                f"{path} is a corrupt predictor file: its components do not match "
+                f"architecture_weight={predictor.architecture_weight_}"
             )
         return predictor

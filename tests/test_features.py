@@ -72,7 +72,30 @@ def test_features_are_row_wise(naap440_v2: pd.DataFrame, epochs: int) -> None:
 def test_v1_rows_get_v1_scheme_columns(naap440_v1: pd.DataFrame) -> None:
     columns = build_features(naap440_v1, 3).columns
     assert "NumSkipConnections" not in columns
-    assert {"e3Accuracy", "BestAccuracy", "LastAccuracy", "CycleGain"} <= set(columns)
+    assert {"BestAccuracy", "LastAccuracy", "CycleGain", "CycleEndAccuracy3"} <= set(columns)
+
+
+def test_curve_summaries(naap440_v2: pd.DataFrame) -> None:
+    row = naap440_v2.iloc[[0]]
+    features = build_features(row, 9)
+    accuracies = [row[f"e{i}Accuracy"].iloc[0] for i in range(1, 10)]
+    assert features["BestAccuracy"].iloc[0] == max(accuracies)
+    assert features["LastAccuracy"].iloc[0] == accuracies[8]
+    assert features["CycleGain"].iloc[0] == pytest.approx(accuracies[8] - accuracies[5])
+    assert [c for c in features.columns if c.startswith("CycleEndAccuracy")] == [
+        "CycleEndAccuracy3",
+        "CycleEndAccuracy6",
+        "CycleEndAccuracy9",
+    ]
+    assert features["CycleEndLossMean6"].iloc[0] == row["e6LossMean"].iloc[0]
+    assert "e1Accuracy" not in features.columns
+    with_raw = build_features(row, 9, raw_curves=True)
+    assert set(curve_columns(9)) <= set(with_raw.columns)
+    # Fewer epochs than a cycle: the last epoch stands for the cycle end.
+    assert "CycleEndAccuracy2" in build_features(row, 2).columns
+    assert "CycleEndAccuracy4" in build_features(row, 9, cycle=4).columns
+    with pytest.raises(ValueError, match="cycle=0"):
+        build_features(row, 9, cycle=0)
 
 
 def test_errors(naap440_v2: pd.DataFrame) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from optuna_naap import NAAPPredictor, PredictorFileError, attach_schemes, num_violations
 
-FAST = {"iterations": 60, "learning_rate": 0.2, "thread_count": 2}
+FAST = {"iterations": 60, "learning_rate": 0.2, "thread_count": 2, "n_models": 1}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_fit_predict_round_trip(
     split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path, loss: str, epochs: int
 ) -> None:
     train, test = split
-    predictor = NAAPPredictor(epochs, loss=loss, n_models=2, **FAST)
+    predictor = NAAPPredictor(epochs, loss=loss, **{**FAST, "n_models": 2})
     assert predictor.fit(train) is predictor
     predicted = predictor.predict(test)
     assert predicted.shape == (40,) and np.isfinite(predicted).all()
@@ -42,15 +42,40 @@ def test_fit_predict_round_trip(
     again = NAAPPredictor.load(path)
     np.testing.assert_array_equal(again.predict(test), predicted)
     assert again.get_params() == predictor.get_params()
-    assert again.feature_names_ == predictor.feature_names_
+    assert again.architecture_weight_ == predictor.architecture_weight_
+    assert [c.feature_names for c in again.components_] == [
+        c.feature_names for c in predictor.components_
+    ]
 
 
 def test_uncertainty(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     train, test = split
-    predictor = NAAPPredictor(3, n_models=2, **FAST).fit(train)
+    predictor = NAAPPredictor(3, **{**FAST, "n_models": 2}).fit(train)
     mean, std = predictor.predict_with_uncertainty(test)
     np.testing.assert_allclose(mean, predictor.predict(test))
     assert std.shape == (40,) and (std >= 0).all() and std.max() > 0
+
+
+@pytest.mark.parametrize(("weight", "epochs"), [(0.0, [3]), (0.4, [0, 3]), (1.0, [0])])
+def test_fixed_architecture_weight(
+    split: tuple[pd.DataFrame, pd.DataFrame], weight: float, epochs: list[int]
+) -> None:
+    train, test = split
+    predictor = NAAPPredictor(3, architecture_weight=weight, **FAST).fit(train)
+    assert [c.epochs for c in predictor.components_] == epochs
+    if weight == 0.4:
+        architecture = NAAPPredictor(3, architecture_weight=1.0, **FAST).fit(train)
+        curve = NAAPPredictor(3, architecture_weight=0.0, **FAST).fit(train)
+        np.testing.assert_allclose(
+            predictor.predict(test),
+            0.4 * architecture.predict(test) + 0.6 * curve.predict(test),
+        )
+
+
+def test_auto_weight_is_chosen_from_the_grid(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    predictor = NAAPPredictor(9, **FAST).fit(split[0])
+    assert predictor.architecture_weight_ in (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert NAAPPredictor(0, **FAST).fit(split[0]).architecture_weight_ == 1.0
 
 
 def test_one_row_predictions_equal_batch_ones(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -65,7 +90,7 @@ def test_without_schemes_it_uses_the_csv_columns(naap440_v1: pd.DataFrame) -> No
     train = naap440_v1[naap440_v1.IsTest == 0]
     predictor = NAAPPredictor(3, **FAST).fit(train)
     assert not predictor.uses_schemes_
-    assert "NumSkipConnections" not in predictor.feature_names_
+    assert "NumSkipConnections" not in predictor.architecture_features_
     assert predictor.predict(naap440_v1.head(3)).shape == (3,)
 
 
@@ -98,6 +123,11 @@ def test_errors(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
         ({"l2_leaf_reg": -1.0}, "l2_leaf_reg=-1.0"),
         ({"seed": 1.5}, "seed=1.5"),
         ({"thread_count": 0}, "thread_count=0"),
+        ({"architecture_weight": 1.5}, "weight=1.5"),
+        ({"architecture_weight": "half"}, "weight='half'"),
+        ({"cycle": 0}, "cycle=0"),
+        ({"max_pairs": 0}, "max_pairs=0"),
+        ({"raw_curves": "yes"}, "raw_curves='yes'"),
     ],
 )
 def test_invalid_parameters(kwargs: dict[str, Any], message: str) -> None:
@@ -109,6 +139,10 @@ def test_bad_files(split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path) -> 
     good = tmp_path / "good.json"
     NAAPPredictor(0, **FAST).fit(split[0]).save(good)
     document = json.loads(good.read_text())
+    component = document["components"][0]
+
+    def with_models(models: list[str]) -> str:
+        return json.dumps({**document, "components": [{**component, "models": models}]})
 
     def write(name: str, content: str) -> Path:
         path = tmp_path / name
@@ -124,23 +158,18 @@ def test_bad_files(split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path) -> 
         ),
         "corrupt predictor file": write(
             "truncated.json",
-            json.dumps(
-                {
-                    **document,
-                    "models": [
-                        base64.b64encode(base64.b64decode(document["models"][0])[:200]).decode()
-                    ],
-                }
+            with_models(
+                [base64.b64encode(base64.b64decode(component["models"][0])[:200]).decode()]
             ),
         ),
-        "corrupt predictor file \\(": write(
-            "nobase64.json", json.dumps({**document, "models": ["!!!"]})
+        "corrupt predictor file \\(": write("nobase64.json", with_models(["!!!"])),
+        "holds 2 models for n_models=1": write("twice.json", with_models(component["models"] * 2)),
+        "components do not match architecture_weight=0.5": write(
+            "weight.json", json.dumps({**document, "architecture_weight": 0.5})
         ),
-        "holds 2 models for n_models=1": write(
-            "twice.json", json.dumps({**document, "models": document["models"] * 2})
-        ),
-        "corrupt predictor file \\('feature_names'\\)": write(
-            "nokeys.json", json.dumps({k: v for k, v in document.items() if k != "feature_names"})
+        "corrupt predictor file \\('architecture_features'\\)": write(
+            "nokeys.json",
+            json.dumps({k: v for k, v in document.items() if k != "architecture_features"}),
         ),
     }
     for message, path in cases.items():
