@@ -113,14 +113,14 @@ def _scatter(path: Path, title: str, truth: np.ndarray, predicted: np.ndarray) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = plt.subplots(figsize=(5, 5))
     low = float(min(truth.min(), predicted.min())) - 0.005
     high = float(max(truth.max(), predicted.max())) + 0.005
     ax.plot([low, high], [low, high], color="grey", linewidth=1, label="y = x")
     ax.scatter(truth, predicted, s=18)
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
-    ax.set_xlabel("MaxAccuracy (max of CIFAR-10 test accuracy over 90 epochs)")
+    ax.set_xlabel("true MaxAccuracy\n(max of CIFAR-10 test accuracy over the epochs)")
     ax.set_ylabel("predicted")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left")
@@ -181,8 +181,8 @@ def _evaluate(args: argparse.Namespace) -> int:
                 row = next(r for r in rows if r.model == name and r.epochs == k)
                 _scatter(
                     out_dir / f"scatter_{loss}_{k}epochs.png",
-                    f"{name}, {k} epochs: {row.violations}/{row.max_violations} violations, "
-                    f"MAE {row.mae:.4f}",
+                    f"{name}, {k} epochs, 40 test schemes\n"
+                    f"{row.violations}/{row.max_violations} violations, MAE {row.mae:.4f}",
                     truth,
                     predicted,
                 )
