@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optuna_naap._features import SCHEME_COLUMNS, available_epochs, curve_columns
-from optuna_naap._metrics import ranking_scores
+from optuna_naap._metrics import RankingScores, ranking_scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,15 +70,11 @@ class EvaluationRow:
 
     model: str
     epochs: int
-    mae: float
-    violations: int
-    max_violations: int
-    monotonicity: float
-    kendall: float
-    spearman: float
+    scores: RankingScores
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The row as flat JSON: model, epochs and every metric of :class:`RankingScores`."""
+        return {"model": self.model, "epochs": self.epochs, **asdict(self.scores)}
 
 
 def _paper_features(frame: pd.DataFrame, epochs: int) -> np.ndarray:
@@ -161,17 +157,7 @@ def evaluate(
         chosen = _median_run(runs)
         if predictions is not None:
             predictions[(name, k)] = (truth, chosen)
-        scores = ranking_scores(truth, chosen)
-        return EvaluationRow(
-            name,
-            k,
-            scores.mae,
-            scores.violations,
-            scores.max_violations,
-            scores.monotonicity,
-            scores.kendall,
-            scores.spearman,
-        )
+        return EvaluationRow(name, k, ranking_scores(truth, chosen))
 
     for k in epochs:
         x_train, x_test = _paper_features(train, k), _paper_features(test, k)

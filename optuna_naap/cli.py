@@ -178,11 +178,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         for (name, k), (truth, predicted) in predictions.items():
             if name.startswith("NAAPPredictor"):
                 loss = name.split("(")[1].rstrip(")")
-                row = next(r for r in rows if r.model == name and r.epochs == k)
+                scores = next(r for r in rows if r.model == name and r.epochs == k).scores
                 _scatter(
                     out_dir / f"scatter_{loss}_{k}epochs.png",
-                    f"{name}, {k} epochs, 40 test schemes\n"
-                    f"{row.violations}/{row.max_violations} violations, MAE {row.mae:.4f}",
+                    f"{name}, {k} epochs, {len(truth)} test schemes\n"
+                    f"{scores.violations}/{scores.max_violations} violations, "
+                    f"MAE {scores.mae:.4f}",
                     truth,
                     predicted,
                 )
@@ -207,19 +208,19 @@ def _evaluate(args: argparse.Namespace) -> int:
             "Spearman",
         ):
             table.add_column(column, justify="left" if column == "model" else "right")
-        best = {k: min(r.violations for r in rows if r.epochs == k) for k in args.epochs}
+        best = {k: min(r.scores.violations for r in rows if r.epochs == k) for k in args.epochs}
         for row in rows:
-            violations = f"{row.violations}/{row.max_violations}"
-            if row.violations == best[row.epochs]:
+            violations = f"{row.scores.violations}/{row.scores.max_violations}"
+            if row.scores.violations == best[row.epochs]:
                 violations = f"[bold green]{violations}[/]"
             table.add_row(
                 row.model,
                 str(row.epochs),
-                f"{row.mae:.4f}",
+                f"{row.scores.mae:.4f}",
                 violations,
-                f"{row.monotonicity:.4f}",
-                f"{row.kendall:.3f}",
-                f"{row.spearman:.3f}",
+                f"{row.scores.monotonicity:.4f}",
+                f"{row.scores.kendall:.3f}",
+                f"{row.scores.spearman:.3f}",
             )
         Console().print(table)
         if out_dir is not None:
