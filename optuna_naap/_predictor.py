@@ -113,8 +113,8 @@ class NAAPPredictor:
     receptive field, final resolution and per-position options), and a *curve* model on the
     scheme plus summaries of the first ``epochs`` epochs (see :func:`~optuna_naap.build_features`).
     The blend weight is chosen on the fit rows by an inner 5-fold cross-validation
-    (``architecture_weight="auto"``), so a space where early curves say more than the
-    architecture gets more of the curve. ``loss="PairLogit"`` learns the ranking from pairs of
+    (``architecture_weight="auto"``; 0.5 with fewer than 10 rows), so a space where early
+    curves say more than the architecture gets more of the curve. ``loss="PairLogit"`` learns the ranking from pairs of
     schemes, the ReNAS idea; its scores are mapped to accuracies by a linear fit on the fit rows,
     which keeps the ranking. ``n_models`` models with different seeds are averaged per component.
 
@@ -262,7 +262,7 @@ class NAAPPredictor:
     def _fit_component(
         self, epochs: int, features: pd.DataFrame, target: np.ndarray, n_models: int
     ) -> _Component:
-        from catboost import CatBoost, Pool
+        from catboost import CatBoost, CatBoostError, Pool
 
         columns = list(self.architecture_features_ if epochs == 0 else features.columns)
         x = features.loc[:, columns]
@@ -287,7 +287,13 @@ class NAAPPredictor:
                     "allow_writing_files": False,
                 }
             )
-            model.fit(pool)
+            try:
+                model.fit(pool)
+            except CatBoostError as exc:
+                raise ValueError(
+                    f"CatBoost cannot fit these {len(x)} rows ({str(exc).rsplit(': ', 1)[-1]}); "
+                    "fit on more, or more varied, schemes"
+                ) from exc
             models.append(model)
         component = _Component(epochs, models, columns, (1.0, 0.0))
         if self.loss == "PairLogit":
@@ -362,6 +368,8 @@ class NAAPPredictor:
 
         if self.epochs == 0:
             self.architecture_weight_ = 1.0
+        elif self.architecture_weight == "auto" and len(frame) < 2 * _INNER_FOLDS:
+            self.architecture_weight_ = 0.5  # too few rows to cross-validate the blend
         elif self.architecture_weight == "auto":
             self.architecture_weight_ = self._choose_weight(features, target)
         else:

@@ -78,6 +78,13 @@ def test_auto_weight_is_chosen_from_the_grid(split: tuple[pd.DataFrame, pd.DataF
     assert NAAPPredictor(0, **FAST).fit(split[0]).architecture_weight_ == 1.0
 
 
+def test_few_rows(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train = split[0]
+    assert NAAPPredictor(3, **FAST).fit(train.head(4)).architecture_weight_ == 0.5
+    with pytest.raises(ValueError, match="CatBoost cannot fit these 2 rows .* more varied"):
+        NAAPPredictor(3, **FAST).fit(pd.concat([train.head(1)] * 2))
+
+
 def test_one_row_predictions_equal_batch_ones(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     train, test = split
     predictor = NAAPPredictor(9, **FAST).fit(train)
