@@ -114,8 +114,8 @@ class NAAPPredictor:
     scheme plus summaries of the first ``epochs`` epochs (see :func:`~optuna_naap.build_features`).
     The blend weight is chosen on the fit rows by an inner 5-fold cross-validation
     (``architecture_weight="auto"``; 0.5 with fewer than 10 rows), so a space where early
-    curves say more than the architecture gets more of the curve. ``loss="PairLogit"`` learns the ranking from pairs of
-    schemes, the ReNAS idea; its scores are mapped to accuracies by a linear fit on the fit rows,
+    curves say more than the architecture gets more of the curve. ``loss="PairLogit"`` learns
+    the ranking from pairs of schemes, the ReNAS idea; its scores are mapped to accuracies by a linear fit on the fit rows,
     which keeps the ranking. ``n_models`` models with different seeds are averaged per component.
 
     Args:
