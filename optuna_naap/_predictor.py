@@ -111,12 +111,13 @@ class NAAPPredictor:
     Two CatBoost components, blended: an *architecture* model on the scheme alone (the CSV's
     scheme columns with log params and MACs, plus, when rows carry a ``Scheme`` column, the
     receptive field, final resolution and per-position options), and a *curve* model on the
-    scheme plus summaries of the first ``epochs`` epochs (see :func:`~optuna_naap.build_features`).
+    scheme plus summaries of the first ``epochs`` epochs (:func:`~optuna_naap.build_features`).
     The blend weight is chosen on the fit rows by an inner 5-fold cross-validation
     (``architecture_weight="auto"``; 0.5 with fewer than 10 rows), so a space where early
     curves say more than the architecture gets more of the curve. ``loss="PairLogit"`` learns
-    the ranking from pairs of schemes, the ReNAS idea; its scores are mapped to accuracies by a linear fit on the fit rows,
-    which keeps the ranking. ``n_models`` models with different seeds are averaged per component.
+    the ranking from pairs of schemes, the ReNAS idea; its scores are mapped to accuracies by a
+    linear fit on the fit rows, which keeps the ranking. ``n_models`` models with different
+    seeds are averaged per component.
 
     Args:
         epochs: Epochs of the curve used (0 = architecture only).
