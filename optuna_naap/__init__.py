@@ -40,6 +40,15 @@ from optuna_naap._metrics import (
 from optuna_naap._predictor import NAAPPredictor, PredictorFileError
 from optuna_naap._scheme import Block, Scheme, as_scheme, scheme_to_json, validate_scheme
 from optuna_naap._space import PositionChoices, SchemeSpace
+from optuna_naap._trial import (
+    CURVE_ATTR,
+    SCHEME_ATTR,
+    record_scheme,
+    report_epoch,
+    suggest_scheme,
+    trial_curve,
+    trial_scheme,
+)
 
 if TYPE_CHECKING:
     from optuna_naap._net import SchemeNet
@@ -47,7 +56,9 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "CURVE_ATTR",
     "CURVE_METRICS",
+    "SCHEME_ATTR",
     "SCHEME_COLUMNS",
     "SCHEME_COLUMNS_V2",
     "Block",
@@ -72,11 +83,16 @@ __all__ = [
     "num_violations",
     "ranking_scores",
     "read_naap_csv",
+    "record_scheme",
+    "report_epoch",
     "scheme_descriptors",
     "scheme_features",
     "scheme_to_json",
     "spearman_rho",
+    "suggest_scheme",
     "top_k_recall",
+    "trial_curve",
+    "trial_scheme",
     "validate_frame",
     "validate_scheme",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,37 @@ class PositionChoices:
             object.__setattr__(choices, attribute, tuple(data[key]))
         choices._validate(index)
         return choices
+
+
+# What the cross-block rules need to know of a prefix: its length, its strided blocks, whether
+# its last block is strided, and its last width (None for the empty prefix).
+_State = tuple[int, int, bool, "int | None"]
+
+
+def _state(prefix: Sequence[Block]) -> _State:
+    return (
+        len(prefix),
+        sum(1 for b in prefix if b.stride > 1),
+        bool(prefix) and prefix[-1].stride > 1,
+        prefix[-1].width if prefix else None,
+    )
+
+
+def _advance(state: _State, block: Block) -> _State:
+    length, stages, _, _ = state
+    return (length + 1, stages + (block.stride > 1), block.stride > 1, block.width)
+
+
+@functools.lru_cache(maxsize=4096)
+def _completable(space: SchemeSpace, state: _State, depth: int) -> bool:
+    if state[0] == depth:
+        return True
+    if state[0] > depth or state[0] >= space.max_depth:
+        return False
+    return any(
+        space._allowed(state, block) is None and _completable(space, _advance(state, block), depth)
+        for block in space._blocks_at(state[0])
+    )
 
 
 def _naap_positions() -> tuple[PositionChoices, ...]:
@@ -195,18 +227,65 @@ class SchemeSpace:
         Only the generator's cross-block rules are checked here; the per-position choices are
         checked by :meth:`validate`.
         """
+        return self._allowed(_state(prefix), block)
+
+    def _allowed(self, state: _State, block: Block) -> str | None:
+        _, stages, last_strided, last_width = state
         if block.stride > 1:
-            stages = sum(1 for b in prefix if b.stride > 1)
             if stages >= self.max_stages:
                 return f"more than max_stages={self.max_stages} strided blocks"
-            if not self.consecutive_strides and prefix and prefix[-1].stride > 1:
+            if not self.consecutive_strides and last_strided:
                 return "a strided block right after a strided block (consecutive_strides=False)"
         if block.residual:
-            if not prefix:
+            if last_width is None:
                 return "residual on the first block"
-            if block.stride != 1 or block.width != prefix[-1].width:
+            if block.stride != 1 or block.width != last_width:
                 return "residual where the input and output shapes differ"
         return None
+
+    def _blocks_at(self, position: int) -> Iterator[Block]:
+        choices = self.positions[position]
+        for k in choices.kernel_sizes:
+            for w in choices.widths:
+                for s in choices.strides:
+                    for r in choices.residuals:
+                        yield Block(k, w, s, r)
+
+    def _completable(self, state: _State, depth: int) -> bool:
+        """Whether a prefix in ``state`` can be extended to exactly ``depth`` blocks."""
+        return _completable(self, state, depth)
+
+    def feasible_depths(self) -> list[int]:
+        """Depths from ``min_depth`` to ``max_depth`` that at least one scheme has."""
+        return [
+            d
+            for d in range(self.min_depth, self.max_depth + 1)
+            if self._completable(_state(()), d)
+        ]
+
+    def allowed_values(
+        self, prefix: Sequence[Block], depth: int, name: str, fixed: Mapping[str, Any]
+    ) -> list[Any]:
+        """Options of block attribute ``name`` at the next position that keep a valid scheme.
+
+        The next block follows ``prefix``, has the attribute values already in ``fixed``, obeys
+        the rules, and leaves a prefix that can still reach exactly ``depth`` blocks.
+        """
+        position = len(prefix)
+        if not len(prefix) < depth <= self.max_depth:
+            raise ValueError(f"no block {position} in a scheme of depth {depth}")
+        state = _state(prefix)
+        found = set()
+        for block in self._blocks_at(position):
+            values = block.to_json()
+            if any(values[k] != v for k, v in fixed.items()):
+                continue
+            if self._allowed(state, block) is None and self._completable(
+                _advance(state, block), depth
+            ):
+                found.add(values[name])
+        choices = self.positions[position].to_json()[name]
+        return [v for v in choices if v in found]
 
     def _walk(self, prefix: list[Block]) -> Iterator[Scheme]:
         # Depth-first in the reference generator's loop order: kernel, width, stride, residual.
@@ -214,16 +293,11 @@ class SchemeSpace:
             yield tuple(prefix)
         if len(prefix) == len(self.positions):
             return
-        choices = self.positions[len(prefix)]
-        for k in choices.kernel_sizes:
-            for w in choices.widths:
-                for s in choices.strides:
-                    for r in choices.residuals:
-                        block = Block(k, w, s, r)
-                        if self.block_allowed(prefix, block) is None:
-                            prefix.append(block)
-                            yield from self._walk(prefix)
-                            prefix.pop()
+        for block in self._blocks_at(len(prefix)):
+            if self.block_allowed(prefix, block) is None:
+                prefix.append(block)
+                yield from self._walk(prefix)
+                prefix.pop()
 
     def iter_schemes(self) -> Iterator[Scheme]:
         """Yield every scheme of the space, in the reference generator's order."""

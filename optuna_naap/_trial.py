@@ -1,0 +1,159 @@
+"""Recording a trial's scheme and curve: the contract every objective uses.
+
+What is recorded lives in the trial's user attributes (JSON, ``naap:`` namespace), so the pruner,
+the export and optuna-dashboard read it from any storage and any process.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+from optuna_naap._scheme import Block, SchemeLike, scheme_to_json
+from optuna_naap._space import SchemeSpace
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = [
+    "CURVE_ATTR",
+    "SCHEME_ATTR",
+    "record_scheme",
+    "report_epoch",
+    "suggest_scheme",
+    "trial_curve",
+    "trial_scheme",
+]
+
+#: User attribute holding the trial's scheme (JSON list of blocks).
+SCHEME_ATTR = "naap:scheme"
+#: User attribute holding the epochs' losses: ``{"1": [loss_mean, loss_median], ...}``.
+CURVE_ATTR = "naap:losses"
+
+
+def _param(position: int, name: str, choices: tuple[Any, ...], allowed: list[Any]) -> str:
+    # Optuna fixes a categorical's choices per name: a restricted set gets a name of its own.
+    base = f"naap_b{position}_{name}"
+    if list(choices) == allowed:
+        return base
+    return base + "_" + "_".join(str(v).lower() for v in allowed)
+
+
+def suggest_scheme(
+    trial: optuna.trial.Trial, space: SchemeSpace | None = None
+) -> list[dict[str, Any]]:
+    """Sample a valid scheme of ``space`` with define-by-run parameters and record it.
+
+    The depth is suggested first (``naap_depth``), then each block's kernel, width, stride and
+    residual (``naap_b{i}_kernel_size`` ...). Options that would break the space's rules
+    (residual where shapes differ, too many strided blocks, a depth that cannot be completed)
+    are never offered; where they are excluded the parameter is named after the allowed options,
+    since Optuna fixes a categorical's choices per name. Works with any sampler.
+
+    Returns:
+        The scheme in JSON form, also stored in the trial's ``naap:scheme`` user attribute.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from optuna_naap import suggest_scheme
+
+            def objective(trial):
+                scheme = suggest_scheme(trial)
+                return len(scheme)
+
+            optuna.create_study(direction="maximize").optimize(objective, n_trials=5)
+    """
+    space = space or SchemeSpace()
+    depths = space.feasible_depths()
+    depth = depths[0] if len(depths) == 1 else int(trial.suggest_categorical("naap_depth", depths))
+    prefix: list[Block] = []
+    for position in range(depth):
+        choices = space.positions[position]
+        values: dict[str, Any] = {}
+        for name, options in (
+            ("kernel_size", choices.kernel_sizes),
+            ("width", choices.widths),
+            ("stride", choices.strides),
+            ("residual", choices.residuals),
+        ):
+            allowed = space.allowed_values(prefix, depth, name, values)
+            if len(allowed) == 1:
+                values[name] = allowed[0]
+            else:
+                values[name] = trial.suggest_categorical(
+                    _param(position, name, options, allowed), allowed
+                )
+        prefix.append(Block(**values))
+    scheme = [b.to_json() for b in prefix]
+    trial.set_user_attr(SCHEME_ATTR, scheme)
+    return scheme
+
+
+def record_scheme(trial: optuna.trial.Trial, scheme: SchemeLike) -> list[dict[str, Any]]:
+    """Record a scheme the objective chose itself (a replay, an enqueued scheme, own code).
+
+    Raises:
+        ValueError: if the scheme is invalid (naming the block).
+    """
+    json_scheme = scheme_to_json(scheme)
+    trial.set_user_attr(SCHEME_ATTR, json_scheme)
+    return json_scheme
+
+
+def report_epoch(
+    trial: optuna.trial.Trial,
+    epoch: int,
+    *,
+    accuracy: float,
+    loss_mean: float,
+    loss_median: float,
+) -> None:
+    """Report one finished epoch: ``trial.report(accuracy, epoch)`` plus its two losses.
+
+    Epochs are 1-based, as in the NAAP-440 CSV (``e1Accuracy`` is epoch 1). The losses go into
+    the ``naap:losses`` user attribute so that the pruner, the export and the dashboard read
+    them from the stored trial. Non-finite values are stored as they are (JSON ``NaN``) and
+    treated as missing by the pruner.
+
+    Raises:
+        ValueError: if ``epoch`` is not a positive integer.
+    """
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+        raise ValueError(f"epoch must be a positive integer (1-based), but got {epoch=}")
+    losses = dict(trial.user_attrs.get(CURVE_ATTR, {}))
+    losses[str(epoch)] = [float(loss_mean), float(loss_median)]
+    trial.set_user_attr(CURVE_ATTR, losses)
+    trial.report(float(accuracy), epoch)
+
+
+def trial_scheme(trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]] | None:
+    """Return the scheme recorded on a trial, or ``None`` when there is none or it is invalid."""
+    raw = trial.user_attrs.get(SCHEME_ATTR)
+    if raw is None:
+        return None
+    try:
+        return scheme_to_json(json.loads(raw) if isinstance(raw, str) else raw)
+    except (ValueError, TypeError):
+        return None
+
+
+def trial_curve(trial: optuna.trial.FrozenTrial, epochs: int) -> dict[str, float] | None:
+    """Return the first ``epochs`` epochs of a trial as NAAP CSV columns, or ``None``.
+
+    ``None`` when an epoch's accuracy or losses are missing or not finite.
+    """
+    losses = trial.user_attrs.get(CURVE_ATTR, {})
+    row: dict[str, float] = {}
+    for epoch in range(1, epochs + 1):
+        accuracy = trial.intermediate_values.get(epoch)
+        pair = losses.get(str(epoch)) if isinstance(losses, dict) else None
+        if accuracy is None or not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            return None
+        values = (float(pair[0]), float(pair[1]), float(accuracy))
+        if not all(math.isfinite(v) for v in values):
+            return None
+        row[f"e{epoch}LossMean"], row[f"e{epoch}LossMedian"], row[f"e{epoch}Accuracy"] = values
+    return row
