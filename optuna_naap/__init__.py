@@ -52,18 +52,21 @@ from optuna_naap._trial import (
 
 if TYPE_CHECKING:
     from optuna_naap._net import SchemeNet
+    from optuna_naap._pruner import DECISION_ATTR, NAAPPruner
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CURVE_ATTR",
     "CURVE_METRICS",
+    "DECISION_ATTR",
     "SCHEME_ATTR",
     "SCHEME_COLUMNS",
     "SCHEME_COLUMNS_V2",
     "Block",
     "NAAPDataError",
     "NAAPPredictor",
+    "NAAPPruner",
     "PositionChoices",
     "PredictorFileError",
     "RankingScores",
@@ -97,7 +100,11 @@ __all__ = [
     "validate_scheme",
 ]
 
-_LAZY = {"SchemeNet": "optuna_naap._net"}
+_LAZY = {
+    "SchemeNet": "optuna_naap._net",
+    "NAAPPruner": "optuna_naap._pruner",
+    "DECISION_ATTR": "optuna_naap._pruner",
+}
 
 
 def __getattr__(name: str) -> Any:

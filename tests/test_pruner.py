@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from optuna_naap import (
+    DECISION_ATTR,
+    NAAPPredictor,
+    NAAPPruner,
+    attach_schemes,
+    record_scheme,
+    report_epoch,
+)
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+FAST = {"iterations": 80, "learning_rate": 0.2, "n_models": 1, "thread_count": 2}
+
+
+@pytest.fixture(scope="module")
+def frame(naap440_v2: pd.DataFrame) -> pd.DataFrame:
+    return attach_schemes(naap440_v2)
+
+
+@pytest.fixture(scope="module")
+def predictor(frame: pd.DataFrame) -> NAAPPredictor:
+    return NAAPPredictor(9, **FAST).fit(frame[frame.IsTest == 0])
+
+
+def replay(
+    rows: pd.DataFrame, *, scheme: bool = True, losses: bool = True, nan_at: int | None = None
+) -> Any:
+    """An objective that trains nothing: it reports a NAAP-440 row's recorded curve."""
+
+    def objective(trial: optuna.trial.Trial) -> float:
+        row = rows.iloc[trial.number % len(rows)]
+        if scheme:
+            record_scheme(trial, json.loads(row["Scheme"]))
+        for epoch in range(1, 91):
+            accuracy = math.nan if epoch == nan_at else float(row[f"e{epoch}Accuracy"])
+            if losses:
+                report_epoch(
+                    trial,
+                    epoch,
+                    accuracy=accuracy,
+                    loss_mean=float(row[f"e{epoch}LossMean"]),
+                    loss_median=float(row[f"e{epoch}LossMedian"]),
+                )
+            else:
+                trial.report(accuracy, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return float(row["MaxAccuracy"])
+
+    return objective
+
+
+def _decisions(study: optuna.study.Study) -> list[dict[str, Any]]:
+    return [t.user_attrs[DECISION_ATTR] for t in study.trials if DECISION_ATTR in t.user_attrs]
+
+
+def test_prunes_below_the_top_k_of_known_finals(
+    frame: pd.DataFrame, predictor: NAAPPredictor
+) -> None:
+    test_rows = frame[frame.IsTest == 1]
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    pruner = NAAPPruner(predictor, top_k=40, reference_values=references)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    study.optimize(replay(test_rows), n_trials=len(test_rows))
+
+    states = [t.state for t in study.trials]
+    assert optuna.trial.TrialState.PRUNED in states and optuna.trial.TrialState.COMPLETE in states
+    for trial in study.trials:
+        decision = trial.user_attrs[DECISION_ATTR]
+        assert decision["epoch"] == 9 == trial.user_attrs["naap:epoch"]
+        assert trial.user_attrs["naap:verdict"] == decision["verdict"]
+        assert trial.user_attrs["naap:predicted"] == decision["predicted"]
+        # The threshold is the 40th best of the references and the finals completed before.
+        earlier = [
+            t.value
+            for t in study.trials[: trial.number]
+            if t.state == optuna.trial.TrialState.COMPLETE
+        ]
+        known = np.sort(np.concatenate([references, earlier]))[::-1]
+        assert decision["threshold"] == pytest.approx(known[39])
+        assert decision["known_finals"] == len(known)
+        upper = decision["predicted"] + decision["std"]
+        pruned = trial.state == optuna.trial.TrialState.PRUNED
+        assert pruned == (upper < decision["threshold"]) == (decision["verdict"] == "pruned")
+        assert ("below" if pruned else "can reach") in decision["reason"]
+        if pruned:
+            assert trial.last_step == 9  # stopped at 10% of training
+    # The best scheme of the pool is never lost in this replay.
+    best = test_rows.MaxAccuracy.max()
+    assert max(t.value for t in study.trials if t.value is not None) == best
+
+
+def test_startup_without_references(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
+    rows = frame[frame.IsTest == 1].head(8)
+    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=3))
+    study.optimize(replay(rows), n_trials=8)
+    decisions = _decisions(study)
+    assert [d["verdict"] for d in decisions[:3]] == ["kept"] * 3
+    assert all(d["reason"].startswith("startup: ") for d in decisions[:3])
+    assert all(d["threshold"] is not None for d in decisions[3:])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"scheme": False}, "no valid scheme recorded"),
+        ({"losses": False}, "no complete curve for epochs 1..9"),
+    ],
+)
+def test_trials_it_cannot_judge_are_kept(
+    frame: pd.DataFrame, predictor: NAAPPredictor, kwargs: dict[str, bool], reason: str
+) -> None:
+    rows = frame[frame.IsTest == 1].head(3)
+    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=1))
+    study.optimize(replay(rows, **kwargs), n_trials=3)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert all(reason in d["reason"] and d["verdict"] == "kept" for d in _decisions(study))
+
+
+def test_nan_accuracy_is_pruned(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
+    rows = frame[frame.IsTest == 1].head(2)
+    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=1))
+    study.optimize(replay(rows, nan_at=9), n_trials=2)
+    assert all(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    assert _decisions(study)[0]["reason"] == "non-finite accuracy at epoch 9"
+
+
+def test_minimize_studies_are_never_pruned(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
+    rows = frame[frame.IsTest == 1].head(4)
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    pruner = NAAPPruner(predictor, top_k=1, reference_values=references)
+    study = optuna.create_study(direction="minimize", pruner=pruner)
+    with pytest.warns(UserWarning, match="prunes only maximizing studies"):
+        study.optimize(replay(rows), n_trials=4)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert all("direction='maximize'" in d["reason"] for d in _decisions(study))
+
+
+def test_multi_objective_is_an_error(predictor: NAAPPredictor) -> None:
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    trial = study.ask()
+    study._storage.set_trial_intermediate_value(trial._trial_id, 9, 0.5)
+    with pytest.raises(NotImplementedError, match="multi-objective"):
+        NAAPPruner(predictor).prune(study, study.trials[0])
+
+
+def test_rdb_storage_and_repeated_questions(
+    frame: pd.DataFrame, predictor: NAAPPredictor, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'naap.db'}"
+    row = frame[frame.IsTest == 1].sort_values("MaxAccuracy").iloc[0]  # the worst test scheme
+    pruner = NAAPPruner(
+        predictor, top_k=5, reference_values=frame.loc[frame.IsTest == 0, "MaxAccuracy"]
+    )
+    study = optuna.create_study(storage=url, study_name="s", direction="maximize", pruner=pruner)
+    trial = study.ask()
+    record_scheme(trial, json.loads(row["Scheme"]))
+    for epoch in range(1, 10):
+        report_epoch(
+            trial,
+            epoch,
+            accuracy=row[f"e{epoch}Accuracy"],
+            loss_mean=row[f"e{epoch}LossMean"],
+            loss_median=row[f"e{epoch}LossMedian"],
+        )
+        assert trial.should_prune() == (epoch == 9)
+    assert trial.should_prune()  # the same step asked again: the same answer
+    # Another worker sees the decision in the storage.
+    stored = optuna.load_study(study_name="s", storage=url).trials[0].user_attrs
+    assert stored["naap:verdict"] == "pruned" and stored[DECISION_ATTR]["epoch"] == 9
+
+
+def test_from_frame_with_two_decision_epochs(frame: pd.DataFrame) -> None:
+    # top_k=200 of the 400 reference finals: the median, so both verdicts happen.
+    pruner = NAAPPruner.from_frame(
+        frame[frame.IsTest == 0], decision_epochs=[3, 9], predictor_options=FAST, top_k=200
+    )
+    assert pruner.decision_epochs == [3, 9]
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    study.optimize(replay(frame[frame.IsTest == 1]), n_trials=40)
+    for trial in study.trials:
+        epoch = trial.user_attrs["naap:epoch"]
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            assert epoch == 9 and trial.user_attrs["naap:verdict"] == "kept"
+        else:
+            assert trial.last_step == epoch in (3, 9)
+    epochs = {t.user_attrs["naap:epoch"] for t in study.trials}
+    assert epochs == {3, 9}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_epochs": 0}, "max_epochs=0"),
+        ({"top_k": 0}, "top_k=0"),
+        ({"uncertainty": -1.0}, "uncertainty=-1.0"),
+        ({"max_epochs": 9}, "between 1 and max_epochs - 1 = 8"),
+        ({"reference_values": [0.5, float("nan")]}, "reference_values must be finite"),
+    ],
+)
+def test_invalid_arguments(predictor: NAAPPredictor, kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        NAAPPruner(predictor, **kwargs)
+
+
+def test_unfitted_or_mismatched_predictors(predictor: NAAPPredictor) -> None:
+    with pytest.raises(ValueError, match="not a fitted NAAPPredictor"):
+        NAAPPruner(NAAPPredictor(9))
+    with pytest.raises(ValueError, match="got epoch 5 for a predictor of epochs=9"):
+        NAAPPruner({5: predictor})
+    with pytest.raises(ValueError, match="at least one fitted predictor"):
+        NAAPPruner({})
