@@ -7,6 +7,7 @@ import binascii
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -395,13 +396,7 @@ class NAAPPredictor:
         """Predict ``MaxAccuracy`` for rows in the NAAP-440 layout (target column not needed)."""
         self._check_fitted()
         features = self._features(frame)
-        return np.sum(
-            [
-                w * c.predict(features)
-                for w, c in zip(self._weights(), self.components_, strict=True)
-            ],
-            axis=0,
-        )
+        return self._blend(lambda c: c.predict(features))
 
     def predict_with_uncertainty(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Return the predicted accuracies and a standard deviation for each row.
@@ -412,15 +407,13 @@ class NAAPPredictor:
         ``MaxAccuracy`` itself.
         """
         self._check_fitted()
-        features = self._features(frame)
-        members = np.sum(
-            [
-                w * c.members(features)
-                for w, c in zip(self._weights(), self.components_, strict=True)
-            ],
-            axis=0,
-        )
-        return self.predict(frame), members.std(axis=1)
+        features = self._features(frame)  # built once for both
+        members = self._blend(lambda c: c.members(features))
+        return self._blend(lambda c: c.predict(features)), members.std(axis=1)
+
+    def _blend(self, per_component: Callable[[_Component], np.ndarray]) -> np.ndarray:
+        weighted = zip(self._weights(), self.components_, strict=True)
+        return np.sum([w * per_component(c) for w, c in weighted], axis=0)
 
     # -- persistence ------------------------------------------------------------------------
 
