@@ -350,7 +350,6 @@ class NAAPPredictor:
         v2 = all(c in frame.columns for c in SCHEME_COLUMNS_V2)
         self.scheme_columns_ = list(SCHEME_COLUMNS_V2 if v2 else SCHEME_COLUMNS)
         self.uses_schemes_ = "Scheme" in frame.columns
-        self.positions_ = 0
         features = build_features(
             frame,
             self.epochs,

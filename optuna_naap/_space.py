@@ -121,6 +121,7 @@ def _advance(state: _State, block: Block) -> _State:
 
 @functools.lru_cache(maxsize=4096)
 def _completable(space: SchemeSpace, state: _State, depth: int) -> bool:
+    """Whether a prefix in ``state`` can be extended to exactly ``depth`` blocks of ``space``."""
     if state[0] == depth:
         return True
     if state[0] > depth or state[0] >= space.max_depth:
@@ -251,16 +252,12 @@ class SchemeSpace:
                     for r in choices.residuals:
                         yield Block(k, w, s, r)
 
-    def _completable(self, state: _State, depth: int) -> bool:
-        """Whether a prefix in ``state`` can be extended to exactly ``depth`` blocks."""
-        return _completable(self, state, depth)
-
     def feasible_depths(self) -> list[int]:
         """Depths from ``min_depth`` to ``max_depth`` that at least one scheme has."""
         return [
             d
             for d in range(self.min_depth, self.max_depth + 1)
-            if self._completable(_state(()), d)
+            if _completable(self, _state(()), d)
         ]
 
     def allowed_values(
@@ -280,8 +277,8 @@ class SchemeSpace:
             values = block.to_json()
             if any(values[k] != v for k, v in fixed.items()):
                 continue
-            if self._allowed(state, block) is None and self._completable(
-                _advance(state, block), depth
+            if self._allowed(state, block) is None and _completable(
+                self, _advance(state, block), depth
             ):
                 found.add(values[name])
         choices = self.positions[position].to_json()[name]
