@@ -195,38 +195,51 @@ def build_features(
     if missing:
         raise ValueError(f"the data lacks scheme columns {', '.join(missing)}")
     curve = curve_columns(epochs)
-    raw = frame.loc[:, [*scheme_columns, *curve]].astype("float64")
-    bad = raw.columns[~np.isfinite(raw.to_numpy()).all(axis=0)]
-    if len(bad):
-        raise ValueError(f"column {bad[0]} has missing or non-finite values")
+    # One float matrix and one DataFrame at the end: the pruner builds a single row per
+    # decision, where pandas' per-column operations would cost more than the prediction.
+    source = [*scheme_columns, *curve]
+    raw = frame.loc[:, source].to_numpy(dtype="float64")
+    finite = np.isfinite(raw).all(axis=0)
+    if not finite.all():
+        raise ValueError(
+            f"column {source[int(np.argmin(finite))]} has missing or non-finite values"
+        )
+    index = {name: i for i, name in enumerate(source)}
 
-    parts: list[pd.DataFrame] = []
-    scheme_part = raw[list(scheme_columns)].copy()
+    names: list[str] = list(scheme_columns)
+    blocks: list[np.ndarray] = [raw[:, : len(scheme_columns)].copy()]
     for column in ("NumParams", "NumMACs"):
-        if column in scheme_part:
-            scheme_part[column] = np.log(scheme_part[column])
-    parts.append(scheme_part)
+        if column in index:
+            blocks[0][:, index[column]] = np.log(blocks[0][:, index[column]])
     if "Scheme" in frame.columns:
         schemes = [_parse_scheme(value, row) for row, value in enumerate(frame["Scheme"])]
         if positions is None:
             positions = max((len(s) for s in schemes), default=0)
-        described = pd.DataFrame(
-            [scheme_descriptors(s, positions=positions) for s in schemes], index=frame.index
+        described = [scheme_descriptors(s, positions=positions) for s in schemes]
+        described_names = (
+            list(scheme_descriptors(schemes[0], positions=positions)) if schemes else []
         )
-        parts.append(described.astype("float64"))
+        names += described_names
+        blocks.append(
+            np.array(
+                [[d[n] for n in described_names] for d in described], dtype="float64"
+            ).reshape(len(frame), len(described_names))
+        )
     if epochs:
-        acc = raw[[f"e{i}Accuracy" for i in range(1, epochs + 1)]].to_numpy()
+        acc = raw[:, [index[f"e{i}Accuracy"] for i in range(1, epochs + 1)]]
         back = epochs - cycle
         summaries: dict[str, np.ndarray] = {
             "BestAccuracy": acc.max(axis=1),
             "LastAccuracy": acc[:, -1],
-            "LastLossMean": raw[f"e{epochs}LossMean"].to_numpy(),
+            "LastLossMean": raw[:, index[f"e{epochs}LossMean"]],
             "CycleGain": acc[:, -1] - (acc[:, back - 1] if back > 0 else 0.0),
         }
         for end in list(range(cycle, epochs + 1, cycle)) or [epochs]:
-            summaries[f"CycleEndAccuracy{end}"] = raw[f"e{end}Accuracy"].to_numpy()
-            summaries[f"CycleEndLossMean{end}"] = raw[f"e{end}LossMean"].to_numpy()
-        parts.append(pd.DataFrame(summaries, index=frame.index))
+            summaries[f"CycleEndAccuracy{end}"] = raw[:, index[f"e{end}Accuracy"]]
+            summaries[f"CycleEndLossMean{end}"] = raw[:, index[f"e{end}LossMean"]]
+        names += list(summaries)
+        blocks.append(np.column_stack(list(summaries.values())))
         if raw_curves:
-            parts.append(raw[curve])
-    return pd.concat(parts, axis=1)
+            names += curve
+            blocks.append(raw[:, len(scheme_columns) :])
+    return pd.DataFrame(np.hstack(blocks), columns=names, index=frame.index)

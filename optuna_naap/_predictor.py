@@ -54,19 +54,39 @@ class _Component:
         self.feature_names = feature_names
         self.calibration = calibration
 
-    def predict(self, features: pd.DataFrame) -> np.ndarray:
-        slope, intercept = self.calibration
-        x = features.loc[:, self.feature_names]
-        return slope * np.mean([m.predict(x) for m in self.models], axis=0) + intercept
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """The component's columns as a float matrix.
 
-    def members(self, features: pd.DataFrame) -> np.ndarray:
+        CatBoost builds a Pool from a DataFrame column by column, which costs more than the
+        prediction itself for the pruner's single row; a matrix is cheap.
+        """
+        import pandas as pd
+
+        columns = features.columns.get_indexer(pd.Index(self.feature_names))
+        if (columns < 0).any():
+            missing = [n for n, i in zip(self.feature_names, columns, strict=True) if i < 0]
+            raise ValueError(f"the features lack the columns {', '.join(missing)}")
+        return np.ascontiguousarray(features.to_numpy(dtype="float64")[:, columns])
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        slope, intercept = self.calibration
+        threads = 1 if len(x) < 64 else -1  # a thread pool costs more than a few rows
+        return (
+            slope * np.mean([m.predict(x, thread_count=threads) for m in self.models], axis=0)
+            + intercept
+        )
+
+    def members(self, x: np.ndarray) -> np.ndarray:
         """Predictions of every virtual ensemble of every model: rows x members."""
         slope, intercept = self.calibration
-        x = features.loc[:, self.feature_names]
+        threads = 1 if len(x) < 64 else -1
         virtual = [
             np.asarray(
                 m.virtual_ensembles_predict(
-                    x, prediction_type="VirtEnsembles", virtual_ensembles_count=_VIRTUAL_ENSEMBLES
+                    x,
+                    prediction_type="VirtEnsembles",
+                    virtual_ensembles_count=_VIRTUAL_ENSEMBLES,
+                    thread_count=threads,
                 )
             )[:, :, 0]
             for m in self.models
@@ -119,6 +139,11 @@ class NAAPPredictor:
     the ranking from pairs of schemes, the ReNAS idea; its scores are mapped to accuracies by a
     linear fit on the fit rows, which keeps the ranking. ``n_models`` models with different
     seeds are averaged per component.
+
+    The same inner cross-validation (one model per component and fold, run for a fixed weight
+    too) leaves the out-of-fold errors in ``cv_residuals_`` (true minus predicted, one per fit
+    row; empty with fewer than 10 rows): :class:`~optuna_naap.NAAPPruner` reads how far above
+    its prediction a scheme can plausibly end from them.
 
     Args:
         epochs: Epochs of the curve used (0 = architecture only).
@@ -299,37 +324,45 @@ class NAAPPredictor:
             models.append(model)
         component = _Component(epochs, models, columns, (1.0, 0.0))
         if self.loss == "PairLogit":
-            slope, intercept = np.polyfit(component.predict(features), target, 1)
+            slope, intercept = np.polyfit(component.predict(component.matrix(features)), target, 1)
             component.calibration = (float(slope), float(intercept))
         return component
 
-    def _choose_weight(self, features: pd.DataFrame, target: np.ndarray) -> float:
-        """The architecture weight with the best mean Kendall tau over inner folds."""
+    def _cross_validate(
+        self, features: pd.DataFrame, target: np.ndarray, weights: tuple[float, ...]
+    ) -> tuple[float, np.ndarray]:
+        """Inner K-fold CV with one model per component: the architecture weight with the best
+        mean Kendall tau (among equals, the lowest MAE) and its out-of-fold predictions."""
         from sklearn.model_selection import KFold
 
         from optuna_naap._metrics import kendall_tau, mean_absolute_error
 
         folds = min(_INNER_FOLDS, len(target))
-        scores: dict[float, list[tuple[float, float]]] = {w: [] for w in _WEIGHT_GRID}
+        scores: dict[float, list[tuple[float, float]]] = {w: [] for w in weights}
+        out_of_fold = {w: np.empty(len(target)) for w in weights}
         for fit_rows, held_rows in KFold(folds, shuffle=True, random_state=self.seed).split(
             features
         ):
             fit_x, held_x = features.iloc[fit_rows], features.iloc[held_rows]
-            architecture = self._fit_component(0, fit_x, target[fit_rows], 1).predict(held_x)
-            curve = self._fit_component(self.epochs, fit_x, target[fit_rows], 1).predict(held_x)
-            for w in _WEIGHT_GRID:
-                blended = w * architecture + (1 - w) * curve
-                held = target[held_rows]
+            predictions = {}
+            for epochs, used in ((0, max(weights) > 0), (self.epochs, min(weights) < 1)):
+                if used:
+                    model = self._fit_component(epochs, fit_x, target[fit_rows], 1)
+                    predictions[epochs] = model.predict(model.matrix(held_x))
+            held = target[held_rows]
+            for w in weights:
+                blended = w * predictions.get(0, 0.0) + (1 - w) * predictions.get(self.epochs, 0.0)
+                out_of_fold[w][held_rows] = blended
                 tau = kendall_tau(held, blended) if len(held) > 1 else 0.0
                 scores[w].append((tau, mean_absolute_error(held, blended)))
-        # Highest mean tau; among equals, the lowest MAE.
-        return max(
-            _WEIGHT_GRID,
+        chosen = max(
+            weights,
             key=lambda w: (
                 round(float(np.nanmean([s[0] for s in scores[w]])), 6),
                 -float(np.mean([s[1] for s in scores[w]])),
             ),
         )
+        return chosen, out_of_fold[chosen]
 
     def fit(self, frame: pd.DataFrame) -> NAAPPredictor:
         """Fit on rows in the NAAP-440 layout (``MaxAccuracy`` is the target); return self."""
@@ -368,13 +401,20 @@ class NAAPPredictor:
         )
 
         if self.epochs == 0:
-            self.architecture_weight_ = 1.0
-        elif self.architecture_weight == "auto" and len(frame) < 2 * _INNER_FOLDS:
-            self.architecture_weight_ = 0.5  # too few rows to cross-validate the blend
+            weights: tuple[float, ...] = (1.0,)
         elif self.architecture_weight == "auto":
-            self.architecture_weight_ = self._choose_weight(features, target)
+            weights = _WEIGHT_GRID
         else:
-            self.architecture_weight_ = float(self.architecture_weight)
+            weights = (float(self.architecture_weight),)
+        if len(frame) < 2 * _INNER_FOLDS:
+            # Too few rows to cross-validate the blend or to measure the errors.
+            self.architecture_weight_ = 0.5 if len(weights) > 1 else weights[0]
+            self.cv_residuals_ = np.empty(0)
+        else:
+            self.architecture_weight_, out_of_fold = self._cross_validate(
+                features, target, weights
+            )
+            self.cv_residuals_ = target - out_of_fold
         self.components_: list[_Component] = []
         if self.architecture_weight_ > 0:
             self.components_.append(self._fit_component(0, features, target, self.n_models))
@@ -395,7 +435,7 @@ class NAAPPredictor:
         """Predict ``MaxAccuracy`` for rows in the NAAP-440 layout (target column not needed)."""
         self._check_fitted()
         features = self._features(frame)
-        return self._blend(lambda c: c.predict(features))
+        return self._blend(lambda c: c.predict(c.matrix(features)))
 
     def predict_with_uncertainty(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Return the predicted accuracies and a standard deviation for each row.
@@ -407,8 +447,9 @@ class NAAPPredictor:
         """
         self._check_fitted()
         features = self._features(frame)  # built once for both
-        members = self._blend(lambda c: c.members(features))
-        return self._blend(lambda c: c.predict(features)), members.std(axis=1)
+        matrices = {id(c): c.matrix(features) for c in self.components_}
+        members = self._blend(lambda c: c.members(matrices[id(c)]))
+        return self._blend(lambda c: c.predict(matrices[id(c)])), members.std(axis=1)
 
     def _blend(self, per_component: Callable[[_Component], np.ndarray]) -> np.ndarray:
         weighted = zip(self._weights(), self.components_, strict=True)
@@ -431,6 +472,7 @@ class NAAPPredictor:
             "architecture_features": self.architecture_features_,
             "architecture_weight": self.architecture_weight_,
             "n_train_rows": self.n_train_rows_,
+            "cv_residuals": self.cv_residuals_.tolist(),
             "catboost_version": catboost.__version__,
             "components": [c.to_json() for c in self.components_],
         }
@@ -473,6 +515,7 @@ class NAAPPredictor:
             predictor.architecture_features_ = [str(c) for c in document["architecture_features"]]
             predictor.architecture_weight_ = float(document["architecture_weight"])
             predictor.n_train_rows_ = int(document["n_train_rows"])
+            predictor.cv_residuals_ = np.asarray(document["cv_residuals"], dtype="float64")
             predictor.components_ = [_Component.from_json(c) for c in document["components"]]
         except (KeyError, TypeError, ValueError, binascii.Error, CatBoostError) as exc:
             raise PredictorFileError(f"{path} is a corrupt predictor file ({exc})") from exc

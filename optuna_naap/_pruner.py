@@ -16,33 +16,47 @@ from optuna.trial import TrialState
 
 from optuna_naap._features import scheme_features
 from optuna_naap._predictor import NAAPPredictor
+from optuna_naap._study_predictor import StudyPredictor
 from optuna_naap._trial import trial_curve, trial_scheme
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DECISION_ATTR", "NAAPPruner"]
+__all__ = ["DECISION_ATTR", "NAAPPruner", "default_decision_epochs"]
 
 #: User attribute with the whole decision (JSON); the flat ``naap:*`` ones are for sorting.
 DECISION_ATTR = "naap:decision"
 
 
+def default_decision_epochs(max_epochs: int) -> list[int]:
+    """NAAPPruner's default decision epochs: a screen after epoch 1 and the main decision at
+    10% of training (epochs 1 and 9 of 90)."""
+    return sorted({1, max(1, round(0.1 * max_epochs))})
+
+
 class NAAPPruner(BasePruner):
     """Prune a trial whose predicted final accuracy cannot reach the top of the known finals.
 
-    At each decision epoch (default: 10% of ``max_epochs``, so epoch 9 of 90) the pruner builds
-    the trial's row (its recorded scheme and the curve reported with
-    :func:`~optuna_naap.report_epoch`), asks the predictor fitted for that epoch for the final
-    accuracy and its uncertainty, and compares ``predicted + uncertainty * std`` with the
-    ``top_k``-th best known final: the values of the study's COMPLETE trials plus
-    ``reference_values`` (for example the finals of the rows the predictor was fit on). Below it,
-    the trial is pruned. Until ``top_k`` finals are known, nothing is pruned.
+    At each decision epoch (:meth:`from_frame`'s default: epoch 1 and 10% of ``max_epochs``,
+    so epochs 1 and 9 of 90) the pruner builds the trial's row (its recorded scheme and the
+    curve reported with :func:`~optuna_naap.report_epoch`), asks the predictor fitted for that
+    epoch for the final accuracy, adds a margin, and compares the sum with the ``top_k``-th best
+    known final: the values of the study's COMPLETE trials plus ``reference_values`` (for
+    example the finals of the rows the predictor was fit on). Below it, the trial is pruned.
+    Until ``top_k`` finals are known, nothing is pruned.
+
+    The margin is how far above its prediction a scheme can plausibly end: the ``confidence``
+    quantile of the predictor's cross-validated errors (``cv_residuals_``, true minus predicted
+    on its fit rows), plus ``uncertainty`` times the predictor's spread for this trial
+    (:meth:`~optuna_naap.NAAPPredictor.predict_with_uncertainty`). The defaults (``top_k=20``,
+    ``confidence=0.9``, decisions at epochs 1 and 9) were chosen by replaying the NAAP-440
+    training rows only (``benchmarks/tune_pruner.py``; docs/pruner.md has the figures).
 
     Every decision is written to the trial's user attributes: ``naap:decision`` (JSON with the
-    epoch, predicted final, std, threshold, verdict and reason) and the flat ``naap:epoch``,
-    ``naap:predicted``, ``naap:threshold`` and ``naap:verdict`` (sortable columns in
-    optuna-dashboard). Decisions depend only on what the storage holds, so several workers on
-    one RDB storage agree.
+    epoch, predicted final, std, margin, threshold, verdict and reason) and the flat
+    ``naap:epoch``, ``naap:predicted``, ``naap:threshold`` and ``naap:verdict`` (sortable
+    columns in optuna-dashboard). Decisions depend only on what the storage holds, so several
+    workers on one RDB storage agree.
 
     It never breaks a study: a trial without a recorded scheme or without losses is kept (and
     says why); a non-finite accuracy at a decision epoch is pruned, as Optuna's own pruners do;
@@ -54,7 +68,9 @@ class NAAPPruner(BasePruner):
             epoch), or a mapping from decision epoch to fitted predictor.
         max_epochs: Epochs of full training (90 in the NAAP recipe).
         top_k: Keep a trial that can reach the ``top_k``-th best known final.
-        uncertainty: How many predicted standard deviations a trial is given the benefit of.
+        confidence: Quantile of the predictor's cross-validated errors used as the margin
+            (0 for none; 1 for the largest error seen).
+        uncertainty: Predicted standard deviations added to the margin.
         reference_values: Known finals besides the study's completed trials.
 
     Example:
@@ -70,12 +86,17 @@ class NAAPPruner(BasePruner):
 
     def __init__(
         self,
-        predictor: NAAPPredictor | Mapping[int, NAAPPredictor],
+        predictor: NAAPPredictor | Mapping[int, NAAPPredictor] | None = None,
         *,
         max_epochs: int = 90,
-        top_k: int = 10,
-        uncertainty: float = 1.0,
+        top_k: int = 20,
+        confidence: float = 0.9,
+        uncertainty: float = 0.0,
         reference_values: Sequence[float] = (),
+        learn_steps: Sequence[int] = (),
+        min_trials: int = 10,
+        refit_every: int = 10,
+        prior: bool = True,
     ) -> None:
         if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs < 1:
             raise ValueError(f"max_epochs must be a positive integer, but got {max_epochs=}")
@@ -83,13 +104,27 @@ class NAAPPruner(BasePruner):
             raise ValueError(f"top_k must be a positive integer, but got {top_k=}")
         if not isinstance(uncertainty, (int, float)) or not uncertainty >= 0:
             raise ValueError(f"uncertainty must be >= 0, but got {uncertainty=}")
-        predictors = (
-            {predictor.epochs: predictor}
-            if isinstance(predictor, NAAPPredictor)
-            else dict(predictor)
-        )
-        if not predictors:
-            raise ValueError("NAAPPruner needs at least one fitted predictor")
+        if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
+            raise ValueError(f"confidence must be in [0, 1], but got {confidence=}")
+        for name, value, low in (("min_trials", min_trials, 2), ("refit_every", refit_every, 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}")
+        steps = sorted({int(s) for s in learn_steps})
+        if any(not 1 <= s < max_epochs for s in steps):
+            raise ValueError(
+                f"learn_steps must lie between 1 and max_epochs - 1 = {max_epochs - 1}, "
+                f"but got {learn_steps=}"
+            )
+        if predictor is None:
+            predictors = {}
+        elif isinstance(predictor, NAAPPredictor):
+            predictors = {predictor.epochs: predictor}
+        else:
+            predictors = dict(predictor)
+        if not predictors and not steps:
+            raise ValueError(
+                "NAAPPruner needs a fitted predictor, or learn_steps to learn from the study"
+            )
         for epoch, model in predictors.items():
             if not isinstance(model, NAAPPredictor) or not hasattr(model, "components_"):
                 raise ValueError(f"the predictor for epoch {epoch} is not a fitted NAAPPredictor")
@@ -106,13 +141,26 @@ class NAAPPruner(BasePruner):
         self._max_epochs = max_epochs
         self._top_k = top_k
         self._uncertainty = float(uncertainty)
+        self._confidence = float(confidence)
+        # How far above its prediction a scheme can plausibly end: a quantile of the
+        # predictor's out-of-fold errors (0 where it was fit on too few rows to measure them).
+        self._margins = {
+            epoch: self._quantile(getattr(model, "cv_residuals_", np.empty(0)))
+            for epoch, model in self._predictors.items()
+        }
         self._references = references
+        self._learn_steps = steps
+        self._min_trials = min_trials
+        self._refit_every = refit_every
+        self._prior = bool(prior)
+        # Learnt models are a cache of what the storage holds: (study id, step) -> model.
+        self._study_models: dict[tuple[int, int], tuple[int, StudyPredictor]] = {}
         self._warned_direction = False
 
     @property
     def decision_epochs(self) -> list[int]:
-        """The epochs at which the pruner decides."""
-        return list(self._predictors)
+        """The epochs (steps) at which the pruner decides."""
+        return sorted({*self._predictors, *self._learn_steps})
 
     @classmethod
     def from_frame(
@@ -130,14 +178,14 @@ class NAAPPruner(BasePruner):
         Args:
             frame: Rows with their ``MaxAccuracy`` (for example NAAP-440's training rows, with
                 their ``Scheme`` column from :func:`~optuna_naap.load_naap440`).
-            decision_epochs: Decision epochs (default: 10% of ``max_epochs``).
+            decision_epochs: Decision epochs (default: epoch 1 and 10% of ``max_epochs``).
             max_epochs: Epochs of full training.
             use_reference: Whether the rows' ``MaxAccuracy`` values count as known finals.
             predictor_options: Keyword arguments of each :class:`~optuna_naap.NAAPPredictor`.
             **options: Other keyword arguments of :class:`NAAPPruner`.
         """
         if decision_epochs is None:
-            decision_epochs = [max(1, round(0.1 * max_epochs))]
+            decision_epochs = default_decision_epochs(max_epochs)
         predictors = {
             int(e): NAAPPredictor(int(e), **dict(predictor_options or {})).fit(frame)
             for e in decision_epochs
@@ -148,17 +196,37 @@ class NAAPPruner(BasePruner):
 
     # -- deciding ---------------------------------------------------------------------------
 
-    def _threshold(self, study: optuna.study.Study) -> tuple[float, int]:
+    def _threshold(self, study: optuna.study.Study, sign: float) -> tuple[float, int]:
+        """The top_k-th best known final (``sign`` -1 for a minimizing study) and the count."""
         finals = [
             t.value
             for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if t.value is not None and math.isfinite(t.value)
         ]
-        known = np.concatenate([self._references, np.asarray(finals, dtype="float64")])
+        known = sign * np.concatenate([self._references, np.asarray(finals, dtype="float64")])
         if len(known) < self._top_k:
             return math.nan, len(known)
         kth = len(known) - self._top_k  # the top_k-th best, counting from the best
-        return float(np.partition(known, kth)[kth]), len(known)
+        return sign * float(np.partition(known, kth)[kth]), len(known)
+
+    def _study_model(self, study: optuna.study.Study, step: int) -> StudyPredictor | str:
+        """The model learnt from the study's completed trials, refit as more complete."""
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        key = (study._study_id, step)
+        fitted_on, model = self._study_models.get(key, (0, None))
+        if model is not None and len(done) < fitted_on + self._refit_every:
+            return model
+        if len(done) < self._min_trials:
+            return f"learning from the study: {len(done)} of {self._min_trials} trials completed"
+        prior = self._predictors.get(step) if self._prior else None
+        try:
+            model = StudyPredictor(step, prior=prior).fit(done)
+        except ValueError as exc:
+            if self._study_models.get(key):
+                return self._study_models[key][1]
+            return str(exc)
+        self._study_models[key] = (len(done), model)
+        return model
 
     def _row(self, trial: optuna.trial.FrozenTrial, epoch: int) -> dict[str, Any] | str:
         predictor = self._predictors[epoch]
@@ -190,7 +258,7 @@ class NAAPPruner(BasePruner):
                 "NAAPPruner does not support multi-objective studies (nor do Optuna's pruners)"
             )
         epoch = trial.last_step
-        if epoch is None or epoch not in self._predictors:
+        if epoch is None or (epoch not in self._predictors and epoch not in self._learn_steps):
             return False
         previous = trial.user_attrs.get(DECISION_ATTR)
         if isinstance(previous, dict) and previous.get("epoch") == epoch:
@@ -198,56 +266,87 @@ class NAAPPruner(BasePruner):
 
         decision: dict[str, Any] = {
             "epoch": epoch,
+            "predictor": None,
             "predicted": None,
             "std": None,
+            "margin": None,
             "threshold": None,
             "known_finals": None,
             "verdict": "kept",
             "reason": "",
         }
-        accuracy = trial.intermediate_values.get(epoch, math.nan)
-        if study.direction != StudyDirection.MAXIMIZE:
-            if not self._warned_direction:
-                warnings.warn(
-                    "NAAPPruner predicts accuracy and prunes only maximizing studies; "
-                    "this study minimizes, so no trial is pruned",
-                    stacklevel=2,
-                )
-                self._warned_direction = True
-            decision["reason"] = "the study minimizes; NAAPPruner needs direction='maximize'"
-        elif not math.isfinite(accuracy):
-            decision.update(verdict="pruned", reason=f"non-finite accuracy at epoch {epoch}")
-        else:
-            row = self._row(trial, epoch)
-            if isinstance(row, str):
-                decision["reason"] = row
-            else:
-                import pandas as pd
-
-                frame = pd.DataFrame([row])
-                mean, std = self._predictors[epoch].predict_with_uncertainty(frame)
-                predicted, spread = float(mean[0]), float(std[0])
-                threshold, known = self._threshold(study)
-                decision.update(predicted=predicted, std=spread, known_finals=known)
-                if math.isnan(threshold):
-                    decision["reason"] = (
-                        f"startup: {known} known finals, top_k={self._top_k} needed"
-                    )
-                else:
-                    upper = predicted + self._uncertainty * spread
-                    decision["threshold"] = threshold
-                    if upper < threshold:
-                        decision["verdict"] = "pruned"
-                        decision["reason"] = (
-                            f"predicted final {predicted:.4f} (+{self._uncertainty:g} std = "
-                            f"{upper:.4f}) is below the top-{self._top_k} threshold "
-                            f"{threshold:.4f} of {known} known finals"
-                        )
-                    else:
-                        decision["reason"] = (
-                            f"predicted final {predicted:.4f} (+{self._uncertainty:g} std = "
-                            f"{upper:.4f}) can reach the top-{self._top_k} threshold "
-                            f"{threshold:.4f} of {known} known finals"
-                        )
+        self._decide(study, trial, epoch, decision)
         self._record(study, trial, decision)
         return decision["verdict"] == "pruned"
+
+    def _decide(
+        self,
+        study: optuna.study.Study,
+        trial: optuna.trial.FrozenTrial,
+        epoch: int,
+        decision: dict[str, Any],
+    ) -> None:
+        maximize = study.direction == StudyDirection.MAXIMIZE
+        value = trial.intermediate_values.get(epoch, math.nan)
+        if not math.isfinite(value):
+            decision.update(verdict="pruned", reason=f"non-finite value at step {epoch}")
+            return
+
+        # The study's own model once it has learnt (it holds the NAAP-440 prior if any) ...
+        learnt: StudyPredictor | str = "not learning at this step (learn_steps)"
+        if epoch in self._learn_steps:
+            learnt = self._study_model(study, epoch)
+        if isinstance(learnt, StudyPredictor):
+            predicted, spread = float(learnt.predict([trial])[0]), None
+            residuals = learnt.cv_residuals_ if maximize else -learnt.cv_residuals_
+            margin = self._quantile(residuals)
+            decision.update(predictor=f"study ({learnt.n_train_trials_} trials)")
+        else:
+            # ... else the NAAP-440 predictor, for maximized accuracies of recorded schemes.
+            if epoch not in self._predictors:
+                decision["reason"] = learnt
+                return
+            if not maximize:
+                if not self._warned_direction:
+                    warnings.warn(
+                        "NAAPPruner's NAAP-440 predictor predicts accuracy and prunes only "
+                        "maximizing studies; use learn_steps to learn from a minimizing study",
+                        stacklevel=3,
+                    )
+                    self._warned_direction = True
+                decision["reason"] = (
+                    "the study minimizes; the NAAP-440 predictor needs direction='maximize'"
+                )
+                return
+            row = self._row(trial, epoch)
+            if isinstance(row, str):
+                decision["reason"] = row if epoch not in self._learn_steps else f"{row}; {learnt}"
+                return
+            import pandas as pd
+
+            mean, std = self._predictors[epoch].predict_with_uncertainty(pd.DataFrame([row]))
+            predicted, spread = float(mean[0]), float(std[0])
+            margin = self._margins[epoch] + self._uncertainty * spread
+            decision.update(predictor="naap440")
+
+        sign = 1.0 if maximize else -1.0
+        threshold, known = self._threshold(study, sign)
+        decision.update(predicted=predicted, std=spread, margin=margin, known_finals=known)
+        if math.isnan(threshold):
+            decision["reason"] = f"startup: {known} known finals, top_k={self._top_k} needed"
+            return
+        reach = predicted + sign * margin  # the best the trial plausibly ends at
+        decision["threshold"] = threshold
+        hopeless = sign * reach < sign * threshold
+        if hopeless:
+            decision["verdict"] = "pruned"
+        decision["reason"] = (
+            f"predicted final {predicted:.4f} {'+' if maximize else '-'} margin {margin:.4f} "
+            f"= {reach:.4f} {'cannot reach' if hopeless else 'can reach'} the "
+            f"top-{self._top_k} threshold {threshold:.4f} of {known} known finals"
+        )
+
+    def _quantile(self, residuals: np.ndarray) -> float:
+        if not len(residuals) or self._confidence == 0:
+            return 0.0
+        return float(np.quantile(residuals, self._confidence))

@@ -91,6 +91,49 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAMES",
         help="semicolon-separated baseline names (default: the paper's 24)",
     )
+
+    bench = commands.add_parser(
+        "benchmark",
+        help="replay NAAP-440 curves to compare NAAPPruner with Optuna's pruners",
+        description=(
+            "Split the NAAP-440 rows into disjoint folds; for each fold, fit on the others and "
+            "replay every scheme of the fold once per sampler and seed, under each pruner. "
+            "Figures: compute (epochs run / full training of the fold), regret (best "
+            "MaxAccuracy of the fold minus the study's best), top-10 recall, wall time."
+        ),
+    )
+    bench.add_argument(
+        "--naap440",
+        metavar="PATH",
+        help="NAAP-440 CSV (v2); default: the cached copy, downloaded once with a pinned checksum",
+    )
+    bench.add_argument(
+        "--pruners", metavar="NAMES", help="comma-separated pruner names (default: all)"
+    )
+    bench.add_argument(
+        "--samplers", metavar="NAMES", default="random,tpe", help="random,tpe (default both)"
+    )
+    bench.add_argument(
+        "--seeds", type=_positive_int, default=3, metavar="N", help="seeds (default 3)"
+    )
+    bench.add_argument(
+        "--folds", type=_positive_int, default=2, metavar="N", help="disjoint folds (default 2)"
+    )
+    bench.add_argument(
+        "--max-epochs",
+        type=_positive_int,
+        metavar="N",
+        help="epochs of full training replayed (default: all 90)",
+    )
+    bench.add_argument(
+        "--fast",
+        action="store_true",
+        help="small predictors (for smoke runs; the figures in the docs use the defaults)",
+    )
+    bench.add_argument("--format", choices=("table", "json"), default="table")
+    bench.add_argument(
+        "--out", metavar="DIR", help="also write benchmark.json and pareto.png here"
+    )
     return parser
 
 
@@ -228,6 +271,95 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _benchmark(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from optuna_naap._data import load_naap440
+    from optuna_naap.benchmark import (
+        builtin_pruners,
+        pareto_front,
+        plot_pareto,
+        run_benchmark,
+        summarize,
+    )
+
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise CommandError(f"--out {out_dir} exists and is not a directory")
+    names = None
+    if args.pruners:
+        names = [n.strip() for n in args.pruners.split(",") if n.strip()]
+        known = builtin_pruners()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise CommandError(f"unknown pruner {unknown[0]!r}; choose among {', '.join(known)}")
+    samplers = [n.strip() for n in args.samplers.split(",") if n.strip()]
+    frame = load_naap440(args.naap440)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per replayed trial is noise
+    fast = {"iterations": 100, "learning_rate": 0.15, "n_models": 1}
+    results = run_benchmark(
+        frame,
+        pruners=names,
+        samplers=samplers,
+        seeds=list(range(args.seeds)),
+        folds=args.folds,
+        max_epochs=args.max_epochs,
+        predictor_options=fast if args.fast else None,
+        progress=True,
+    )
+    summary = summarize(results)
+    front = pareto_front(summary)
+    document = {
+        "protocol": {
+            "rows": len(frame),
+            "folds": args.folds,
+            "seeds": args.seeds,
+            "samplers": samplers,
+            "max_epochs": args.max_epochs,
+            "fast_predictors": bool(args.fast),
+        },
+        "summary": [{**row, "pareto": flag} for row, flag in zip(summary, front, strict=True)],
+        "studies": [r.to_json() for r in results],
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "benchmark.json").write_text(json.dumps(document, indent=1))
+        plot_pareto(summary, str(out_dir / "pareto.png"))
+    if args.format == "json":
+        json.dump(document, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    table = Table(
+        title=f"NAAP-440 replay: {len(frame)} schemes in {args.folds} folds, "
+        f"{args.seeds} seed(s) per sampler; means, min/max over studies; "
+        "recall = top-10 recall; * = Pareto front"
+    )
+    columns = ("pruner", "sampler", "compute", "recall", "min", "regret", "max", "wall s")
+    for column in columns:
+        table.add_column(
+            column, justify="left" if column in ("pruner", "sampler") else "right", no_wrap=True
+        )
+    for row, on_front in zip(summary, front, strict=True):
+        table.add_row(
+            ("* " if on_front else "  ") + str(row["pruner"]),
+            str(row["sampler"]),
+            f"{100 * row['compute']:.1f}%",
+            f"{row['recall']:.3f}",
+            f"{row['min_recall']:.2f}",
+            f"{row['regret']:.4f}",
+            f"{row['max_regret']:.4f}",
+            f"{row['wall_s']:.1f}",
+        )
+    console = Console()
+    console.print(table)
+    if out_dir is not None:
+        console.print(f"wrote {out_dir / 'benchmark.json'} and {out_dir / 'pareto.png'}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -237,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "benchmark":
+            return _benchmark(args)
     except (CommandError, NAAPDataError, PredictorFileError, ValueError, OSError) as exc:
         print(f"optuna-naap {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -43,6 +43,7 @@ def test_fit_predict_round_trip(
     np.testing.assert_array_equal(again.predict(test), predicted)
     assert again.get_params() == predictor.get_params()
     assert again.architecture_weight_ == predictor.architecture_weight_
+    np.testing.assert_array_equal(again.cv_residuals_, predictor.cv_residuals_)
     assert [c.feature_names for c in again.components_] == [
         c.feature_names for c in predictor.components_
     ]
@@ -78,9 +79,26 @@ def test_auto_weight_is_chosen_from_the_grid(split: tuple[pd.DataFrame, pd.DataF
     assert NAAPPredictor(0, **FAST).fit(split[0]).architecture_weight_ == 1.0
 
 
+@pytest.mark.parametrize("weight", ["auto", 0.4, 1.0])
+@pytest.mark.parametrize("epochs", [0, 3])
+def test_cv_residuals_are_out_of_fold_errors(
+    split: tuple[pd.DataFrame, pd.DataFrame], weight: float | str, epochs: int
+) -> None:
+    train = split[0]
+    predictor = NAAPPredictor(epochs, architecture_weight=weight, **FAST).fit(train)
+    residuals = predictor.cv_residuals_
+    assert residuals.shape == (len(train),) and np.isfinite(residuals).all()
+    # Out of fold, so larger than the errors on the fit rows themselves.
+    in_sample = train.MaxAccuracy.to_numpy() - predictor.predict(train)
+    assert np.abs(residuals).mean() > np.abs(in_sample).mean()
+    assert np.abs(residuals).mean() < 0.02  # and still a predictor (accuracies span 0.3..0.8)
+
+
 def test_few_rows(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     train = split[0]
-    assert NAAPPredictor(3, **FAST).fit(train.head(4)).architecture_weight_ == 0.5
+    few = NAAPPredictor(3, **FAST).fit(train.head(4))
+    assert few.architecture_weight_ == 0.5
+    assert few.cv_residuals_.shape == (0,)  # too few rows to measure errors
     with pytest.raises(ValueError, match="CatBoost cannot fit these 2 rows .* more varied"):
         NAAPPredictor(3, **FAST).fit(pd.concat([train.head(1)] * 2))
 

@@ -70,9 +70,12 @@ def test_prunes_below_the_top_k_of_known_finals(
 ) -> None:
     test_rows = frame[frame.IsTest == 1]
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
-    pruner = NAAPPruner(predictor, top_k=40, reference_values=references)
+    pruner = NAAPPruner(predictor, top_k=40, uncertainty=0.5, reference_values=references)
     study = optuna.create_study(direction="maximize", pruner=pruner)
     study.optimize(replay(test_rows), n_trials=len(test_rows))
+    # The margin: the 0.9 quantile of the predictor's out-of-fold errors, plus half a std.
+    quantile = float(np.quantile(predictor.cv_residuals_, 0.9))
+    assert quantile > 0
 
     states = [t.state for t in study.trials]
     assert optuna.trial.TrialState.PRUNED in states and optuna.trial.TrialState.COMPLETE in states
@@ -90,15 +93,32 @@ def test_prunes_below_the_top_k_of_known_finals(
         known = np.sort(np.concatenate([references, earlier]))[::-1]
         assert decision["threshold"] == pytest.approx(known[39])
         assert decision["known_finals"] == len(known)
-        upper = decision["predicted"] + decision["std"]
+        assert decision["margin"] == pytest.approx(quantile + 0.5 * decision["std"])
+        upper = decision["predicted"] + decision["margin"]
         pruned = trial.state == optuna.trial.TrialState.PRUNED
         assert pruned == (upper < decision["threshold"]) == (decision["verdict"] == "pruned")
-        assert ("below" if pruned else "can reach") in decision["reason"]
+        assert ("cannot reach" if pruned else "can reach") in decision["reason"]
         if pruned:
             assert trial.last_step == 9  # stopped at 10% of training
     # The best scheme of the pool is never lost in this replay.
     best = test_rows.MaxAccuracy.max()
     assert max(t.value for t in study.trials if t.value is not None) == best
+
+
+def test_confidence_moves_the_verdicts(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
+    rows = frame[frame.IsTest == 1]
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    pruned = {}
+    for confidence in (0.0, 0.5, 1.0):
+        pruner = NAAPPruner(predictor, confidence=confidence, reference_values=references)
+        study = optuna.create_study(direction="maximize", pruner=pruner)
+        study.optimize(replay(rows), n_trials=len(rows))
+        pruned[confidence] = {
+            t.number for t in study.trials if t.state == optuna.trial.TrialState.PRUNED
+        }
+    # A wider margin only ever keeps more.
+    assert pruned[1.0] <= pruned[0.5] <= pruned[0.0]
+    assert pruned[1.0] < pruned[0.0]
 
 
 def test_startup_without_references(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
@@ -133,7 +153,7 @@ def test_nan_accuracy_is_pruned(frame: pd.DataFrame, predictor: NAAPPredictor) -
     study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=1))
     study.optimize(replay(rows, nan_at=9), n_trials=2)
     assert all(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
-    assert _decisions(study)[0]["reason"] == "non-finite accuracy at epoch 9"
+    assert _decisions(study)[0]["reason"] == "non-finite value at step 9"
 
 
 def test_minimize_studies_are_never_pruned(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
@@ -205,6 +225,7 @@ def test_from_frame_with_two_decision_epochs(frame: pd.DataFrame) -> None:
         ({"max_epochs": 0}, "max_epochs=0"),
         ({"top_k": 0}, "top_k=0"),
         ({"uncertainty": -1.0}, "uncertainty=-1.0"),
+        ({"confidence": 1.5}, "confidence=1.5"),
         ({"max_epochs": 9}, "between 1 and max_epochs - 1 = 8"),
         ({"reference_values": [0.5, float("nan")]}, "reference_values must be finite"),
     ],
@@ -219,5 +240,5 @@ def test_unfitted_or_mismatched_predictors(predictor: NAAPPredictor) -> None:
         NAAPPruner(NAAPPredictor(9))
     with pytest.raises(ValueError, match="got epoch 5 for a predictor of epochs=9"):
         NAAPPruner({5: predictor})
-    with pytest.raises(ValueError, match="at least one fitted predictor"):
+    with pytest.raises(ValueError, match="a fitted predictor, or learn_steps"):
         NAAPPruner({})
