@@ -53,6 +53,7 @@ from optuna_naap._trial import (
 if TYPE_CHECKING:
     from optuna_naap._net import SchemeNet
     from optuna_naap._pruner import DECISION_ATTR, NAAPPruner
+    from optuna_naap._study_predictor import StudyPredictor
 
 __version__ = "0.1.0"
 
@@ -73,6 +74,7 @@ __all__ = [
     "Scheme",
     "SchemeNet",
     "SchemeSpace",
+    "StudyPredictor",
     "as_scheme",
     "attach_schemes",
     "build_features",
@@ -104,6 +106,7 @@ _LAZY = {
     "SchemeNet": "optuna_naap._net",
     "NAAPPruner": "optuna_naap._pruner",
     "DECISION_ATTR": "optuna_naap._pruner",
+    "StudyPredictor": "optuna_naap._study_predictor",
 }
 
 

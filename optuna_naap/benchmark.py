@@ -323,9 +323,10 @@ def replay_study(
     if sampler not in _SAMPLERS:
         raise BenchmarkError(f"sampler must be one of {', '.join(_SAMPLERS)}, but got {sampler!r}")
     objective = ReplayObjective(pool, max_epochs=max_epochs, seed=seed)
+    # A fixed name: HyperbandPruner assigns brackets by hashing the study name.
     study = optuna.create_study(
         storage=storage,
-        study_name=study_name,
+        study_name=study_name or f"replay-{name or type(pruner).__name__}-{sampler}-{fold}-{seed}",
         direction="maximize",
         sampler=_make_sampler(sampler, seed),
         pruner=pruner,
@@ -511,27 +512,27 @@ def plot_pareto(summary: Sequence[Mapping[str, Any]], path: str) -> None:
     import matplotlib.pyplot as plt
 
     samplers = list(dict.fromkeys(row["sampler"] for row in summary))
-    fig, axes = plt.subplots(1, len(samplers), figsize=(6 * len(samplers), 5), squeeze=False)
+    pruners = list(dict.fromkeys(str(row["pruner"]) for row in summary))
+    colours = plt.get_cmap("tab20")
+    fig, axes = plt.subplots(1, len(samplers), figsize=(7 * len(samplers), 5.5), squeeze=False)
     front = pareto_front(summary)
     for ax, sampler in zip(axes[0], samplers, strict=True):
         rows = [(r, f) for r, f in zip(summary, front, strict=True) if r["sampler"] == sampler]
         for row, on_front in rows:
-            naap = str(row["pruner"]).startswith("naap")
+            name = str(row["pruner"])
+            naap = name.startswith("naap")
             ax.scatter(
                 100 * row["compute"],
                 row["recall"],
                 marker="*" if naap else "o",
-                s=160 if naap else 60,
+                s=220 if naap else 70,
+                color=colours(pruners.index(name) % 20),
                 edgecolors="black" if on_front else "none",
+                linewidths=1.5,
+                label=name + (" (Pareto)" if on_front else ""),
                 zorder=3,
             )
-            ax.annotate(
-                str(row["pruner"]),
-                (100 * row["compute"], row["recall"]),
-                textcoords="offset points",
-                xytext=(5, 4),
-                fontsize=8,
-            )
+        ax.legend(loc="lower right", fontsize=8, ncol=2)
         ax.set_xscale("log")
         ax.set_xlabel("compute (% of training every scheme fully, log scale)")
         ax.set_ylabel("top-10 recall")

@@ -353,7 +353,7 @@ def _benchmark(args: argparse.Namespace) -> int:
             f"{row['max_regret']:.4f}",
             f"{row['wall_s']:.1f}",
         )
-    console = Console()
+    console = Console(width=max(Console().width, 100))  # the table's columns need 100
     console.print(table)
     if out_dir is not None:
         console.print(f"wrote {out_dir / 'benchmark.json'} and {out_dir / 'pareto.png'}")
