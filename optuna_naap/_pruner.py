@@ -43,7 +43,9 @@ class NAAPPruner(BasePruner):
     epoch for the final accuracy, adds a margin, and compares the sum with the ``top_k``-th best
     known final: the values of the study's COMPLETE trials plus ``reference_values`` (for
     example the finals of the rows the predictor was fit on). Below it, the trial is pruned.
-    Until ``top_k`` finals are known, nothing is pruned.
+    With ``top_fraction`` instead, the bar is that quantile of the known finals (0.05: the best
+    5%). Until ``top_k`` finals (or, with ``top_fraction``, 1 / top_fraction of them) are known,
+    and until ``n_startup_trials`` of the study's own trials have completed, nothing is pruned.
 
     The margin is how far above its prediction a scheme can plausibly end: the ``confidence``
     quantile of the predictor's cross-validated errors (``cv_residuals_``, true minus predicted
@@ -68,6 +70,10 @@ class NAAPPruner(BasePruner):
             epoch), or a mapping from decision epoch to fitted predictor.
         max_epochs: Epochs of full training (90 in the NAAP recipe).
         top_k: Keep a trial that can reach the ``top_k``-th best known final.
+        top_fraction: Keep a trial that can reach the best ``top_fraction`` of the known finals
+            (replaces ``top_k``; in (0, 1)).
+        n_startup_trials: Completed trials of the study itself needed before any pruning (for
+            reference values from another space or recipe).
         confidence: Quantile of the predictor's cross-validated errors used as the margin
             (0 for none; 1 for the largest error seen).
         uncertainty: Predicted standard deviations added to the margin.
@@ -90,6 +96,8 @@ class NAAPPruner(BasePruner):
         *,
         max_epochs: int = 90,
         top_k: int = 20,
+        top_fraction: float | None = None,
+        n_startup_trials: int = 0,
         confidence: float = 0.9,
         uncertainty: float = 0.0,
         reference_values: Sequence[float] = (),
@@ -102,6 +110,14 @@ class NAAPPruner(BasePruner):
             raise ValueError(f"max_epochs must be a positive integer, but got {max_epochs=}")
         if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, but got {top_k=}")
+        if top_fraction is not None and not (
+            isinstance(top_fraction, (int, float)) and 0 < top_fraction < 1
+        ):
+            raise ValueError(f"top_fraction must be in (0, 1) or None, but got {top_fraction=}")
+        if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
+            raise ValueError(
+                f"n_startup_trials must be a non-negative integer, but got {n_startup_trials=}"
+            )
         if not isinstance(uncertainty, (int, float)) or not uncertainty >= 0:
             raise ValueError(f"uncertainty must be >= 0, but got {uncertainty=}")
         if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
@@ -140,6 +156,8 @@ class NAAPPruner(BasePruner):
         self._predictors = dict(sorted(predictors.items()))
         self._max_epochs = max_epochs
         self._top_k = top_k
+        self._top_fraction = top_fraction
+        self._n_startup_trials = n_startup_trials
         self._uncertainty = float(uncertainty)
         self._confidence = float(confidence)
         # How far above its prediction a scheme can plausibly end: a quantile of the
@@ -196,17 +214,44 @@ class NAAPPruner(BasePruner):
 
     # -- deciding ---------------------------------------------------------------------------
 
-    def _threshold(self, study: optuna.study.Study, sign: float) -> tuple[float, int]:
-        """The top_k-th best known final (``sign`` -1 for a minimizing study) and the count."""
+    def _threshold(self, study: optuna.study.Study, sign: float) -> tuple[float, int, str]:
+        """The bar to reach (``sign`` -1 for a minimizing study), the count of known finals,
+        and, while there is no bar yet, why."""
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         # ``values`` rather than ``value``: the property's checks cost more than the rest here.
         finals = np.array([t.values[0] for t in done if t.values], dtype="float64")
         finals = finals[np.isfinite(finals)]
         known = sign * np.concatenate([self._references, finals])
+        if len(done) < self._n_startup_trials:
+            return (
+                math.nan,
+                len(known),
+                (
+                    f"startup: {len(done)} of n_startup_trials={self._n_startup_trials} "
+                    "trials completed"
+                ),
+            )
+        if self._top_fraction is not None:
+            needed = math.ceil(1 / self._top_fraction)
+            if len(known) < needed:
+                return (
+                    math.nan,
+                    len(known),
+                    (
+                        f"startup: {len(known)} known finals, {needed} needed for "
+                        f"top_fraction={self._top_fraction:g}"
+                    ),
+                )
+            bar = float(np.quantile(known, 1 - self._top_fraction))
+            return sign * bar, len(known), ""
         if len(known) < self._top_k:
-            return math.nan, len(known)
+            return (
+                math.nan,
+                len(known),
+                (f"startup: {len(known)} known finals, top_k={self._top_k} needed"),
+            )
         kth = len(known) - self._top_k  # the top_k-th best, counting from the best
-        return sign * float(np.partition(known, kth)[kth]), len(known)
+        return sign * float(np.partition(known, kth)[kth]), len(known), ""
 
     def _study_model(self, study: optuna.study.Study, step: int) -> StudyPredictor | str:
         """The model learnt from the study's completed trials, refit as more complete."""
@@ -329,10 +374,10 @@ class NAAPPruner(BasePruner):
             decision.update(predictor="naap440")
 
         sign = 1.0 if maximize else -1.0
-        threshold, known = self._threshold(study, sign)
+        threshold, known, waiting = self._threshold(study, sign)
         decision.update(predicted=predicted, std=spread, margin=margin, known_finals=known)
         if math.isnan(threshold):
-            decision["reason"] = f"startup: {known} known finals, top_k={self._top_k} needed"
+            decision["reason"] = waiting
             return
         reach = predicted + sign * margin  # the best the trial plausibly ends at
         decision["threshold"] = threshold
@@ -342,8 +387,13 @@ class NAAPPruner(BasePruner):
         decision["reason"] = (
             f"predicted final {predicted:.4f} {'+' if maximize else '-'} margin {margin:.4f} "
             f"= {reach:.4f} {'cannot reach' if hopeless else 'can reach'} the "
-            f"top-{self._top_k} threshold {threshold:.4f} of {known} known finals"
+            f"{self._bar_name()} threshold {threshold:.4f} of {known} known finals"
         )
+
+    def _bar_name(self) -> str:
+        if self._top_fraction is not None:
+            return f"top-{100 * self._top_fraction:g}%"
+        return f"top-{self._top_k}"
 
     def _quantile(self, residuals: np.ndarray) -> float:
         if not len(residuals) or self._confidence == 0:

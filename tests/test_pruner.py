@@ -121,6 +121,41 @@ def test_confidence_moves_the_verdicts(frame: pd.DataFrame, predictor: NAAPPredi
     assert pruned[1.0] < pruned[0.0]
 
 
+def test_top_fraction(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
+    rows = frame[frame.IsTest == 1]
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    pruner = NAAPPruner(predictor, top_fraction=0.25, reference_values=references)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    study.optimize(replay(rows), n_trials=len(rows))
+    for trial in study.trials:
+        decision = trial.user_attrs[DECISION_ATTR]
+        earlier = [
+            t.value
+            for t in study.trials[: trial.number]
+            if t.state == optuna.trial.TrialState.COMPLETE
+        ]
+        known = np.concatenate([references, earlier])
+        assert decision["threshold"] == pytest.approx(np.quantile(known, 0.75))
+        assert "top-25% threshold" in decision["reason"]
+        pruned = decision["predicted"] + decision["margin"] < decision["threshold"]
+        assert (trial.state == optuna.trial.TrialState.PRUNED) == pruned
+    assert {t.state for t in study.trials} == {
+        optuna.trial.TrialState.PRUNED,
+        optuna.trial.TrialState.COMPLETE,
+    }
+
+
+def test_n_startup_trials(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
+    rows = frame[frame.IsTest == 1].sort_values("MaxAccuracy").head(6)  # the worst schemes
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    pruner = NAAPPruner(predictor, n_startup_trials=4, reference_values=references)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    study.optimize(replay(rows), n_trials=6)
+    decisions = _decisions(study)
+    assert [d["verdict"] for d in decisions] == ["kept"] * 4 + ["pruned"] * 2
+    assert decisions[2]["reason"] == "startup: 2 of n_startup_trials=4 trials completed"
+
+
 def test_startup_without_references(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
     rows = frame[frame.IsTest == 1].head(8)
     study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=3))
@@ -226,6 +261,8 @@ def test_from_frame_with_two_decision_epochs(frame: pd.DataFrame) -> None:
         ({"top_k": 0}, "top_k=0"),
         ({"uncertainty": -1.0}, "uncertainty=-1.0"),
         ({"confidence": 1.5}, "confidence=1.5"),
+        ({"top_fraction": 1.0}, "top_fraction=1.0"),
+        ({"n_startup_trials": -1}, "n_startup_trials=-1"),
         ({"max_epochs": 9}, "between 1 and max_epochs - 1 = 8"),
         ({"reference_values": [0.5, float("nan")]}, "reference_values must be finite"),
     ],
