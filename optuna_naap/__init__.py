@@ -27,6 +27,7 @@ from optuna_naap._features import (
     scheme_descriptors,
     scheme_features,
 )
+from optuna_naap._images import ImageData, ImageDataError, load_cifar10, synthetic_images
 from optuna_naap._metrics import (
     RankingScores,
     kendall_tau,
@@ -38,6 +39,7 @@ from optuna_naap._metrics import (
     top_k_recall,
 )
 from optuna_naap._predictor import NAAPPredictor, PredictorFileError
+from optuna_naap._recipe import Recipe
 from optuna_naap._scheme import Block, Scheme, as_scheme, scheme_to_json, validate_scheme
 from optuna_naap._space import PositionChoices, SchemeSpace
 from optuna_naap._trial import (
@@ -52,6 +54,7 @@ from optuna_naap._trial import (
 
 if TYPE_CHECKING:
     from optuna_naap._net import SchemeNet
+    from optuna_naap._objective import CIFAR10Objective, EpochResult, TrainingFailed, train_scheme
     from optuna_naap._pruner import DECISION_ATTR, NAAPPruner
     from optuna_naap._study_predictor import StudyPredictor
 
@@ -65,16 +68,22 @@ __all__ = [
     "SCHEME_COLUMNS",
     "SCHEME_COLUMNS_V2",
     "Block",
+    "CIFAR10Objective",
+    "EpochResult",
+    "ImageData",
+    "ImageDataError",
     "NAAPDataError",
     "NAAPPredictor",
     "NAAPPruner",
     "PositionChoices",
     "PredictorFileError",
     "RankingScores",
+    "Recipe",
     "Scheme",
     "SchemeNet",
     "SchemeSpace",
     "StudyPredictor",
+    "TrainingFailed",
     "as_scheme",
     "attach_schemes",
     "build_features",
@@ -82,6 +91,7 @@ __all__ = [
     "default_cache_dir",
     "fetch_naap440",
     "kendall_tau",
+    "load_cifar10",
     "load_naap440",
     "mean_absolute_error",
     "monotonicity_score",
@@ -95,6 +105,8 @@ __all__ = [
     "scheme_to_json",
     "spearman_rho",
     "suggest_scheme",
+    "synthetic_images",
+    "train_scheme",
     "top_k_recall",
     "trial_curve",
     "trial_scheme",
@@ -104,6 +116,10 @@ __all__ = [
 
 _LAZY = {
     "SchemeNet": "optuna_naap._net",
+    "CIFAR10Objective": "optuna_naap._objective",
+    "EpochResult": "optuna_naap._objective",
+    "TrainingFailed": "optuna_naap._objective",
+    "train_scheme": "optuna_naap._objective",
     "NAAPPruner": "optuna_naap._pruner",
     "DECISION_ATTR": "optuna_naap._pruner",
     "StudyPredictor": "optuna_naap._study_predictor",
