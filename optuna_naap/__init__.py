@@ -40,6 +40,7 @@ from optuna_naap._metrics import (
 )
 from optuna_naap._predictor import NAAPPredictor, PredictorFileError
 from optuna_naap._recipe import Recipe
+from optuna_naap._sampler import NAAPSampler
 from optuna_naap._scheme import Block, Scheme, as_scheme, scheme_to_json, validate_scheme
 from optuna_naap._space import PositionChoices, SchemeSpace
 from optuna_naap._trial import (
@@ -47,6 +48,7 @@ from optuna_naap._trial import (
     SCHEME_ATTR,
     record_scheme,
     report_epoch,
+    scheme_params,
     suggest_scheme,
     trial_curve,
     trial_scheme,
@@ -75,6 +77,7 @@ __all__ = [
     "NAAPDataError",
     "NAAPPredictor",
     "NAAPPruner",
+    "NAAPSampler",
     "PositionChoices",
     "PredictorFileError",
     "RankingScores",
@@ -102,6 +105,7 @@ __all__ = [
     "report_epoch",
     "scheme_descriptors",
     "scheme_features",
+    "scheme_params",
     "scheme_to_json",
     "spearman_rho",
     "suggest_scheme",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from optuna_naap._scheme import Block, SchemeLike, scheme_to_json
@@ -21,6 +22,7 @@ __all__ = [
     "SCHEME_ATTR",
     "record_scheme",
     "report_epoch",
+    "scheme_params",
     "suggest_scheme",
     "trial_curve",
     "trial_scheme",
@@ -28,6 +30,9 @@ __all__ = [
 
 #: User attribute holding the trial's scheme (JSON list of blocks).
 SCHEME_ATTR = "naap:scheme"
+_ATTRIBUTES = ("kernel_size", "width", "stride", "residual")
+#: User attribute set on a trial that started after an exhaustive NAAPSampler ran every scheme.
+EXHAUSTED_ATTR = "naap:space_exhausted"
 #: User attribute holding the epochs' losses: ``{"1": [loss_mean, loss_median], ...}``.
 CURVE_ATTR = "naap:losses"
 
@@ -49,7 +54,8 @@ def suggest_scheme(
     residual (``naap_b{i}_kernel_size`` ...). Options that would break the space's rules
     (residual where shapes differ, too many strided blocks, a depth that cannot be completed)
     are never offered; where they are excluded the parameter is named after the allowed options,
-    since Optuna fixes a categorical's choices per name. Works with any sampler.
+    since Optuna fixes a categorical's choices per name. Works with any sampler. A trial that an
+    exhaustive :class:`~optuna_naap.NAAPSampler` started after every scheme had run is pruned.
 
     Returns:
         The scheme in JSON form, also stored in the trial's ``naap:scheme`` user attribute.
@@ -66,9 +72,20 @@ def suggest_scheme(
 
             optuna.create_study(direction="maximize").optimize(objective, n_trials=5)
     """
-    space = space or SchemeSpace()
+    if trial.user_attrs.get(EXHAUSTED_ATTR):
+        import optuna
+
+        raise optuna.TrialPruned("every scheme of the space has run (exhaustive NAAPSampler)")
+    scheme = _walk(space or SchemeSpace(), trial.suggest_categorical)
+    trial.set_user_attr(SCHEME_ATTR, scheme)
+    return scheme
+
+
+def _walk(space: SchemeSpace, choose: Callable[[str, list[Any]], Any]) -> list[dict[str, Any]]:
+    """Build a scheme option by option, asking ``choose(param_name, allowed)`` where there is
+    a choice: the one place that decides suggest_scheme's parameter names and choices."""
     depths = space.feasible_depths()
-    depth = depths[0] if len(depths) == 1 else int(trial.suggest_categorical("naap_depth", depths))
+    depth = depths[0] if len(depths) == 1 else int(choose("naap_depth", depths))
     prefix: list[Block] = []
     for position in range(depth):
         choices = space.positions[position]
@@ -83,13 +100,37 @@ def suggest_scheme(
             if len(allowed) == 1:
                 values[name] = allowed[0]
             else:
-                values[name] = trial.suggest_categorical(
-                    _param(position, name, options, allowed), allowed
-                )
+                values[name] = choose(_param(position, name, options, allowed), allowed)
         prefix.append(Block(**values))
-    scheme = [b.to_json() for b in prefix]
-    trial.set_user_attr(SCHEME_ATTR, scheme)
-    return scheme
+    return [b.to_json() for b in prefix]
+
+
+def scheme_params(scheme: SchemeLike, space: SchemeSpace | None = None) -> dict[str, Any]:
+    """The parameters :func:`suggest_scheme` gives a trial that samples ``scheme``.
+
+    For ``study.enqueue_trial(scheme_params(scheme))``: the enqueued trial then trains exactly
+    this scheme, with the parameter names and choices every other trial uses.
+
+    Raises:
+        ValueError: if the scheme is not in the space.
+    """
+    space = space or SchemeSpace()
+    blocks = space.validate(scheme)
+    wanted = scheme_to_json(blocks)
+    params: dict[str, Any] = {}
+
+    def choose(name: str, allowed: list[Any]) -> Any:
+        if name == "naap_depth":
+            value: Any = len(wanted)
+        else:
+            position, attribute = name[len("naap_b") :].split("_", 1)
+            key = next(a for a in _ATTRIBUTES if attribute == a or attribute.startswith(a + "_"))
+            value = wanted[int(position)][key]
+        params[name] = value
+        return value
+
+    _walk(space, choose)
+    return params
 
 
 def record_scheme(trial: optuna.trial.Trial, scheme: SchemeLike) -> list[dict[str, Any]]:

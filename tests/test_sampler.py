@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import optuna
+import pytest
+
+from optuna_naap import (
+    NAAPSampler,
+    PositionChoices,
+    SchemeSpace,
+    scheme_params,
+    suggest_scheme,
+)
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def depth_objective(trial: optuna.trial.Trial) -> float:
+    return float(len(suggest_scheme(trial)))
+
+
+def key(trial: optuna.trial.FrozenTrial) -> str:
+    return json.dumps(trial.user_attrs["naap:scheme"], sort_keys=True)
+
+
+def small_space() -> SchemeSpace:
+    block = PositionChoices(kernel_sizes=(1, 3), widths=(8, 16), strides=(1, 2))
+    return SchemeSpace(positions=[block, block], min_depth=1)
+
+
+@pytest.mark.parametrize(
+    "base", [optuna.samplers.RandomSampler(seed=0), optuna.samplers.TPESampler(seed=0), None]
+)
+def test_every_sampled_trial_is_a_valid_scheme(base: optuna.samplers.BaseSampler | None) -> None:
+    space = SchemeSpace()
+    sampler = NAAPSampler(base, space, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    n = 1000 if isinstance(base, optuna.samplers.RandomSampler) else 120
+    study.optimize(depth_objective, n_trials=n)
+    assert all(space.contains(t.user_attrs["naap:scheme"]) for t in study.trials)
+    assert study.trials[0].system_attrs["naap:space"] == space.to_json()
+
+
+def test_exhaustive_visits_the_440_once_then_stops() -> None:
+    study = optuna.create_study(sampler=NAAPSampler(exhaustive=True), direction="maximize")
+    study.optimize(depth_objective, n_trials=450)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 440
+    expected = [json.dumps(s, sort_keys=True) for s in SchemeSpace().enumerate()]
+    assert [key(t) for t in done] == expected  # every scheme, in the space's order
+    # The 441st trial found nothing left: pruned at once, and the loop stopped.
+    extra = study.trials[440:]
+    assert len(extra) == 1 and extra[0].state == optuna.trial.TrialState.PRUNED
+    assert extra[0].user_attrs["naap:space_exhausted"] is True
+
+
+def test_exhaustive_retries_failed_schemes_twice_at_most() -> None:
+    space = small_space()
+    first = json.dumps(space.enumerate()[0], sort_keys=True)
+
+    def objective(trial: optuna.trial.Trial) -> float:
+        scheme = suggest_scheme(trial, space)
+        if json.dumps(scheme, sort_keys=True) == first:
+            raise RuntimeError("this scheme always fails")
+        return 1.0
+
+    study = optuna.create_study(sampler=NAAPSampler(space=space, exhaustive=True))
+    study.optimize(objective, n_trials=200, catch=(RuntimeError,))
+    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert [key(t) for t in failed] == [first, first]
+    done = [key(t) for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert sorted(done) == sorted(json.dumps(s, sort_keys=True) for s in space.enumerate()[1:])
+
+
+def test_scheme_params_enqueue_exactly_that_scheme() -> None:
+    space = SchemeSpace()
+    study = optuna.create_study(direction="maximize")
+    schemes = space.enumerate()[::37]
+    for scheme in schemes:
+        study.enqueue_trial(scheme_params(scheme, space))
+    study.optimize(depth_objective, n_trials=len(schemes))
+    assert [t.user_attrs["naap:scheme"] for t in study.trials] == schemes
+    with pytest.raises(ValueError):
+        scheme_params([{"kernel_size": 5, "width": 8, "stride": 1, "residual": False}], space)
+
+
+def journal(path: Path) -> optuna.storages.JournalStorage:
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+
+
+def _worker(path: Path) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(
+        study_name="grid",
+        storage=journal(path),
+        sampler=NAAPSampler(space=small_space(), exhaustive=True),
+    )
+    study.optimize(small_objective, n_trials=40)
+
+
+def small_objective(trial: optuna.trial.Trial) -> float:
+    return float(len(suggest_scheme(trial, small_space())))
+
+
+def test_exhaustive_with_several_workers_on_one_storage(tmp_path: Path) -> None:
+    # Three processes on one journal file (Optuna's multi-process storage on one machine;
+    # SQLite hands a queued trial to two processes at once under contention).
+    path = tmp_path / "grid.log"
+    space = small_space()
+    study = optuna.create_study(study_name="grid", storage=journal(path), direction="maximize")
+    assert NAAPSampler(space=space, exhaustive=True).enqueue_space(study) == len(space.enumerate())
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_worker, args=(path,)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=240)
+        assert worker.exitcode == 0
+    trials = optuna.load_study(study_name="grid", storage=journal(path)).trials
+    done = [key(t) for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert sorted(done) == sorted(json.dumps(s, sort_keys=True) for s in space.enumerate())
+
+
+def test_invalid_arguments() -> None:
+    with pytest.raises(ValueError, match="base_sampler must be an Optuna sampler"):
+        NAAPSampler("tpe")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="space must be a SchemeSpace"):
+        NAAPSampler(space={"positions": []})  # type: ignore[arg-type]
