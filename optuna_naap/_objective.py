@@ -216,6 +216,8 @@ class CIFAR10Objective:
         recipe: The training recipe (the NAAP recipe by default).
         device: Where to train (default: cuda, else mps, else cpu).
         space: The scheme space sampled from (default: the NAAP-440 space).
+        on_epoch: Called with the trial and each epoch's result after it is reported (for
+            progress displays).
 
     Example:
         .. code-block:: python
@@ -234,6 +236,7 @@ class CIFAR10Objective:
         device: str | torch.device | None = None,
         *,
         space: SchemeSpace | None = None,
+        on_epoch: Callable[[optuna.trial.Trial, EpochResult], None] | None = None,
     ) -> None:
         if not isinstance(data, ImageData):
             raise TypeError(f"data must be an ImageData, but got {type(data).__name__}")
@@ -243,6 +246,7 @@ class CIFAR10Objective:
         self.recipe = recipe
         self.device = resolve_device(device)
         self.space = space or SchemeSpace()
+        self.on_epoch = on_epoch
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
         scheme = trial_scheme(trial) or suggest_scheme(trial, self.space)  # type: ignore[arg-type]
@@ -258,6 +262,8 @@ class CIFAR10Objective:
                 loss_mean=result.loss_mean,
                 loss_median=result.loss_median,
             )
+            if self.on_epoch is not None:
+                self.on_epoch(trial, result)
             if trial.should_prune():
                 pruned.append(result.epoch)
                 return True

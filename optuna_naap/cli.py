@@ -92,6 +92,54 @@ def _parser() -> argparse.ArgumentParser:
         help="semicolon-separated baseline names (default: the paper's 24)",
     )
 
+    search = commands.add_parser(
+        "search",
+        help="run the NAS study: sample schemes, train them with the NAAP recipe, prune early",
+        description=(
+            "Train schemes of the NAAP-440 space with the fixed NAAP recipe on CIFAR-10 (or a "
+            "synthetic stand-in), pruning with NAAPPruner. The storage defaults to a SQLite "
+            "file here; the same storage and study name resume the study."
+        ),
+    )
+    search.add_argument(
+        "--storage",
+        metavar="URL",
+        default="sqlite:///optuna-naap.db",
+        help="Optuna storage URL (default: sqlite:///optuna-naap.db in this folder)",
+    )
+    search.add_argument("--study-name", metavar="NAME", default="naap-search")
+    search.add_argument(
+        "--n-trials", type=_positive_int, metavar="N", help="trials to run (default: 20)"
+    )
+    search.add_argument("--data", choices=("cifar10", "synthetic"), default="cifar10")
+    search.add_argument(
+        "--data-root", metavar="DIR", default="data", help="CIFAR-10 folder (default: data)"
+    )
+    search.add_argument(
+        "--download", action="store_true", help="download CIFAR-10 into --data-root first"
+    )
+    search.add_argument(
+        "--pruner",
+        choices=("naap", "median", "none"),
+        help="default: naap on cifar10, median on synthetic data",
+    )
+    source = search.add_mutually_exclusive_group()
+    source.add_argument(
+        "--naap440", metavar="PATH", help="NAAP-440 CSV to fit the pruner's predictors on"
+    )
+    source.add_argument(
+        "--predictor", metavar="FILE", help="a saved NAAPPredictor (its epochs: the decision)"
+    )
+    search.add_argument("--device", metavar="D", help="cpu, cuda, cuda:1, mps (default: best)")
+    search.add_argument(
+        "--epochs", type=_positive_int, metavar="N", help="epochs per trial (default: 90)"
+    )
+    search.add_argument("--sampler", choices=("tpe", "random"), default="tpe")
+    search.add_argument(
+        "--exhaustive", action="store_true", help="train every scheme of the space once"
+    )
+    search.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+
     bench = commands.add_parser(
         "benchmark",
         help="replay NAAP-440 curves to compare NAAPPruner with Optuna's pruners",
@@ -271,6 +319,93 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search(args: argparse.Namespace) -> int:
+    import optuna
+    from rich.console import Console
+
+    from optuna_naap._data import load_naap440
+    from optuna_naap._images import load_cifar10, synthetic_images
+    from optuna_naap._objective import CIFAR10Objective, resolve_device
+    from optuna_naap._predictor import NAAPPredictor
+    from optuna_naap._pruner import NAAPPruner, default_decision_epochs
+    from optuna_naap._recipe import Recipe
+    from optuna_naap._sampler import NAAPSampler
+    from optuna_naap._search import describe_best, run_search
+
+    console = Console(stderr=True)
+    recipe = Recipe(epochs=args.epochs or 90)
+    device = resolve_device(args.device)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view says it all
+    # The storage first: it is the cheapest thing to get wrong.
+    try:
+        study = optuna.create_study(
+            storage=args.storage,
+            study_name=args.study_name,
+            direction="maximize",
+            load_if_exists=True,
+        )
+    except Exception as exc:  # any storage failure: one line, not a traceback
+        raise CommandError(f"cannot open the storage {args.storage!r}: {exc}") from exc
+    if study.direction != optuna.study.StudyDirection.MAXIMIZE or len(study.directions) != 1:
+        raise CommandError(
+            f"study {args.study_name!r} in {args.storage} is not a single maximized accuracy; "
+            "choose another --study-name"
+        )
+    data = (
+        synthetic_images()
+        if args.data == "synthetic"
+        else load_cifar10(args.data_root, download=args.download)
+    )
+    pruner_name = args.pruner or ("naap" if args.data == "cifar10" else "median")
+    if pruner_name == "none":
+        study.pruner = optuna.pruners.NopPruner()
+    elif pruner_name == "median":
+        warmup = max(1, round(0.1 * recipe.epochs))
+        study.pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
+    elif args.predictor:
+        study.pruner = NAAPPruner(NAAPPredictor.load(args.predictor), max_epochs=recipe.epochs)
+    else:
+        frame = load_naap440(args.naap440)
+        epochs = default_decision_epochs(recipe.epochs)
+        console.print(f"fitting NAAPPredictors for epochs {epochs} on {len(frame)} NAAP-440 rows")
+        study.pruner = NAAPPruner.from_frame(
+            frame, decision_epochs=epochs, max_epochs=recipe.epochs
+        )
+    base = (
+        optuna.samplers.RandomSampler(seed=args.seed)
+        if args.sampler == "random"
+        else optuna.samplers.TPESampler(seed=args.seed)
+    )
+    sampler = NAAPSampler(base, exhaustive=args.exhaustive)
+    study.sampler = sampler
+    n_trials = args.n_trials or (None if args.exhaustive else 20)
+    if args.exhaustive:
+        queued = sampler.enqueue_space(study)
+        console.print(f"exhaustive: {queued} schemes queued")
+        n_trials = args.n_trials or queued
+    console.print(
+        f"study {args.study_name!r} in {args.storage}: {len(study.trials)} trials so far; "
+        f"{data.name} data, {recipe.epochs} epochs per trial on {device}, pruner {pruner_name}"
+    )
+    objective = CIFAR10Objective(data, recipe, device)
+    try:
+        run_search(study, objective, n_trials=n_trials, console=console)
+    except KeyboardInterrupt:
+        print(
+            f"optuna-naap search: interrupted; the storage is consistent, run the same command "
+            f"to resume study {args.study_name!r}",
+            file=sys.stderr,
+        )
+        return 130
+    best = describe_best(study)
+    if best is None:
+        print("no trial completed yet")
+    else:
+        print(f"best trial {best['trial']}: accuracy {best['value']:.4f}")
+        print(f"scheme: {json.dumps(best['scheme'])}")
+    return 0
+
+
 def _benchmark(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -371,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "benchmark":
             return _benchmark(args)
+        if args.command == "search":
+            return _search(args)
     except (CommandError, NAAPDataError, PredictorFileError, ValueError, OSError) as exc:
         print(f"optuna-naap {args.command}: error: {exc}", file=sys.stderr)
         return 2

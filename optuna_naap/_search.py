@@ -1,0 +1,126 @@
+"""``optuna-naap search``: the NAS study, with a live view (imports torch)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from optuna_naap._objective import CIFAR10Objective, EpochResult
+
+__all__ = ["SearchView", "describe_best", "run_search"]
+
+
+@dataclass
+class SearchView:
+    """What the live view shows: the running trial, its epochs, the pruner's last word."""
+
+    n_trials: int | None
+    epochs: int
+    trial: int | None = None
+    scheme_depth: int = 0
+    epoch: int = 0
+    accuracy: float = math.nan
+    predicted: float | None = None
+    verdict: str = ""
+    best: float = math.nan
+    best_trial: int | None = None
+    finished: dict[str, int] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def consider(self, trial: optuna.trial.FrozenTrial) -> None:
+        """Keep the best COMPLETE trial."""
+        complete = trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None
+        if complete and (self.best_trial is None or trial.value > self.best):  # type: ignore[operator]
+            self.best, self.best_trial = float(trial.value), trial.number  # type: ignore[arg-type]
+
+    def render(self, progress: Progress) -> Group:
+        table = Table(show_header=True, header_style="bold", expand=False)
+        for column in ("trial", "blocks", "epoch", "accuracy", "predicted final", "best so far"):
+            table.add_column(column, justify="right")
+        table.add_row(
+            "-" if self.trial is None else str(self.trial),
+            str(self.scheme_depth or "-"),
+            f"{self.epoch}/{self.epochs}",
+            "-" if math.isnan(self.accuracy) else f"{self.accuracy:.4f}",
+            "-" if self.predicted is None else f"{self.predicted:.4f} ({self.verdict})",
+            "-" if self.best_trial is None else f"{self.best:.4f} (trial {self.best_trial})",
+        )
+        done = ", ".join(f"{n} {state.lower()}" for state, n in sorted(self.finished.items()))
+        return Group(progress, table, f"[dim]{done or 'no trial finished yet'}[/]")
+
+
+def run_search(
+    study: optuna.study.Study,
+    objective: CIFAR10Objective,
+    *,
+    n_trials: int | None,
+    console: Console | None = None,
+    live: bool = True,
+) -> SearchView:
+    """Optimize ``study`` with ``objective`` under a rich live view; return the final view.
+
+    A KeyboardInterrupt propagates after Optuna has marked the running trial FAIL, so the
+    storage stays consistent and the same command resumes.
+    """
+    console = console or Console(stderr=True)
+    view = SearchView(n_trials, objective.recipe.epochs)
+    for trial in study.get_trials(deepcopy=False):
+        view.finished[trial.state.name] = view.finished.get(trial.state.name, 0) + 1
+        view.consider(trial)
+    progress = Progress(
+        TextColumn("[bold]search[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("trials"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    task = progress.add_task("trials", total=n_trials)
+
+    def on_epoch(trial: optuna.trial.Trial, result: EpochResult) -> None:
+        view.trial, view.epoch, view.accuracy = trial.number, result.epoch, result.accuracy
+        scheme = trial.user_attrs.get("naap:scheme") or []
+        view.scheme_depth = len(scheme)
+        # The pruner writes its decisions through the storage: read the latest from there.
+        stored = study._storage.get_trial(trial._trial_id).user_attrs.get("naap:decision")
+        if isinstance(stored, dict) and stored.get("predicted") is not None:
+            view.predicted, view.verdict = stored["predicted"], stored["verdict"]
+        screen.update(view.render(progress))
+
+    def after_trial(study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> None:
+        view.finished[trial.state.name] = view.finished.get(trial.state.name, 0) + 1
+        decision = trial.user_attrs.get("naap:decision")
+        if isinstance(decision, dict) and decision.get("predicted") is not None:
+            view.predicted, view.verdict = decision["predicted"], decision["verdict"]
+        view.consider(trial)
+        progress.advance(task)
+        screen.update(view.render(progress))
+
+    objective.on_epoch = on_epoch
+    with Live(
+        view.render(progress), console=console, refresh_per_second=4, transient=not live
+    ) as screen:
+        study.optimize(objective, n_trials=n_trials, callbacks=[after_trial], gc_after_trial=True)
+    console.print()
+    return view
+
+
+def describe_best(study: optuna.study.Study) -> dict[str, Any] | None:
+    """The best COMPLETE trial's number, value and scheme, or None."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        return None
+    return {
+        "trial": best.number,
+        "value": best.value,
+        "scheme": best.user_attrs.get("naap:scheme"),
+    }

@@ -1,0 +1,114 @@
+"""``optuna-naap search`` end to end on synthetic data and SQLite."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from optuna_naap.cli import main
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def search(tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "search",
+        "--data",
+        "synthetic",
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        "--storage",
+        f"sqlite:///{tmp_path / 'nas.db'}",
+        *extra,
+    ]
+
+
+def test_search_runs_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(search(tmp_path, "--n-trials", "2")) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("best trial ") and "scheme: [{" in out
+    assert main(search(tmp_path, "--n-trials", "1", "--sampler", "random")) == 0
+    study = optuna.load_study(study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}")
+    assert len(study.trials) == 3
+    assert all(sorted(t.intermediate_values) == [1, 2] for t in study.trials)
+    assert all("naap:scheme" in t.user_attrs for t in study.trials)
+
+
+def test_search_with_naap_pruner_from_the_csv(
+    tmp_path: Path, naap440_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = search(tmp_path, "--n-trials", "2", "--pruner", "naap")
+    args += ["--naap440", str(naap440_dir / "naap440v2.csv")]
+    assert main(args) == 0
+    study = optuna.load_study(study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}")
+    decisions = [t.user_attrs["naap:decision"] for t in study.trials]
+    assert all(d["epoch"] == 1 and d["predictor"] == "naap440" for d in decisions)
+
+
+def test_search_exhaustive_on_a_fresh_study(tmp_path: Path) -> None:
+    assert main(search(tmp_path, "--exhaustive", "--n-trials", "3", "--pruner", "none")) == 0
+    study = optuna.load_study(study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}")
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    waiting = [t for t in study.trials if t.state == optuna.trial.TrialState.WAITING]
+    assert len(done) == 3 and len(waiting) == 440 - 3
+    from optuna_naap import SchemeSpace
+
+    assert [t.user_attrs["naap:scheme"] for t in done] == SchemeSpace().enumerate()[:3]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--storage", "nosuchdb://x"], "cannot open the storage 'nosuchdb://x'"),
+        (["--data", "cifar10", "--data-root", "/nonexistent"], "CIFAR-10 not found"),
+        (["--pruner", "naap", "--predictor", "/nonexistent.json"], "no predictor file at"),
+    ],
+)
+def test_bad_input_is_one_line(
+    tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = search(tmp_path, "--n-trials", "1")
+    assert main([*argv, *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("optuna-naap search: error: ")
+    assert message in err[0]
+
+
+def test_a_study_of_another_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    optuna.create_study(
+        study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}", direction="minimize"
+    )
+    assert main(search(tmp_path, "--n-trials", "1")) == 2
+    assert "is not a single maximized accuracy" in capsys.readouterr().err
+
+
+def test_ctrl_c_leaves_the_storage_consistent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    command = [sys.executable, "-m", "optuna_naap.cli", *search(tmp_path, "--n-trials", "50")]
+    command[command.index("2")] = "40"  # long trials: interrupted in the middle of one
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            trials = optuna.load_study(study_name="naap-search", storage=url).trials
+        except KeyError:
+            continue
+        if trials and trials[-1].intermediate_values:
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted; the storage is consistent" in err
+    trials = optuna.load_study(study_name="naap-search", storage=url).trials
+    assert trials and all(t.state != optuna.trial.TrialState.RUNNING for t in trials)
+    assert os.path.getsize(tmp_path / "nas.db") > 0
