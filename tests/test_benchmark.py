@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +8,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from optuna_naap import attach_schemes, suggest_scheme
+from optuna_naap import attach_schemes, scheme_params
 from optuna_naap.benchmark import (
     MODEL_ATTR,
     BenchmarkError,
@@ -65,31 +64,11 @@ def test_replay_visits_every_scheme_of_the_pool_once(frame: pd.DataFrame, sample
         study.optimize(objective, n_trials=1, catch=())
 
 
-class AnswerWith:
-    """A trial stand-in that answers suggest_scheme's questions with a given scheme."""
-
-    def __init__(self, scheme: list[dict[str, Any]]) -> None:
-        self.scheme = scheme
-        self.params: dict[str, Any] = {}
-
-    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
-        match = re.fullmatch(r"naap_b(\d+)_(kernel_size|width|stride|residual)(_.*)?", name)
-        value = len(self.scheme) if match is None else self.scheme[int(match[1])][match[2]]
-        assert value in choices
-        self.params[name] = value
-        return value
-
-    def set_user_attr(self, key: str, value: Any) -> None:
-        pass
-
-
 def test_proposals_in_the_pool_run_as_proposed(frame: pd.DataFrame) -> None:
     pool = frame.sample(50, random_state=6)
     objective = ReplayObjective(pool, max_epochs=2)
     for _, row in pool.sample(frac=1, random_state=7).iterrows():
-        answers = AnswerWith(json.loads(row.Scheme))
-        suggest_scheme(answers, objective.space)  # type: ignore[arg-type]
-        trial = optuna.trial.FixedTrial(answers.params)
+        trial = optuna.trial.FixedTrial(scheme_params(json.loads(row.Scheme), objective.space))
         assert objective(trial) == row.MaxAccuracy
         assert trial.user_attrs[MODEL_ATTR] == row.ModelId
 

@@ -252,3 +252,16 @@ def test_device() -> None:
     assert resolve_device(None).type in {"cpu", "cuda", "mps"}
     with pytest.raises(ValueError, match="unknown device 'gpu0'"):
         resolve_device("gpu0")
+
+
+def test_out_of_memory_fails_the_trial(small: ImageData, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No GPU here: the device's out-of-memory error is raised where CUDA would raise it.
+    def exhausted(self: SchemeNet, x: torch.Tensor) -> torch.Tensor:
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(SchemeNet, "forward", exhausted)
+    objective = CIFAR10Objective(small, Recipe(epochs=2, batch_size=200), "cpu")
+    study = optuna.create_study(direction="maximize")
+    study.optimize(objective, n_trials=2)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
+    assert study.trials[0].user_attrs[FAILURE_ATTR] == "out of memory on cpu at epoch 1"
