@@ -43,6 +43,7 @@ from optuna_naap._recipe import Recipe
 from optuna_naap._sampler import NAAPSampler
 from optuna_naap._scheme import Block, Scheme, as_scheme, scheme_to_json, validate_scheme
 from optuna_naap._space import PositionChoices, SchemeSpace
+from optuna_naap._study_io import frame_to_study, study_to_frame, write_naap_csv
 from optuna_naap._trial import (
     CURVE_ATTR,
     SCHEME_ATTR,
@@ -93,6 +94,7 @@ __all__ = [
     "curve_columns",
     "default_cache_dir",
     "fetch_naap440",
+    "frame_to_study",
     "kendall_tau",
     "load_cifar10",
     "load_naap440",
@@ -108,6 +110,7 @@ __all__ = [
     "scheme_params",
     "scheme_to_json",
     "spearman_rho",
+    "study_to_frame",
     "suggest_scheme",
     "synthetic_images",
     "train_scheme",
@@ -116,6 +119,7 @@ __all__ = [
     "trial_scheme",
     "validate_frame",
     "validate_scheme",
+    "write_naap_csv",
 ]
 
 _LAZY = {

@@ -21,6 +21,7 @@ from optuna_naap._features import (
 )
 
 if TYPE_CHECKING:
+    import optuna
     import pandas as pd
     from catboost import CatBoost
 
@@ -364,9 +365,21 @@ class NAAPPredictor:
         )
         return chosen, out_of_fold[chosen]
 
-    def fit(self, frame: pd.DataFrame) -> NAAPPredictor:
-        """Fit on rows in the NAAP-440 layout (``MaxAccuracy`` is the target); return self."""
+    def fit(self, data: pd.DataFrame | optuna.study.Study) -> NAAPPredictor:
+        """Fit on rows in the NAAP-440 layout (``MaxAccuracy`` is the target); return self.
+
+        A study is accepted too: its COMPLETE trials with a recorded scheme and curve, as
+        :func:`~optuna_naap.study_to_frame` gives them.
+        """
         self._validate_params()
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            frame = data
+        else:
+            from optuna_naap._study_io import study_to_frame
+
+            frame = study_to_frame(data, epochs=self.epochs or None)
         if "MaxAccuracy" not in frame.columns:
             raise ValueError("fitting needs a MaxAccuracy column (the target)")
         if len(frame) < 2:

@@ -212,6 +212,22 @@ class NAAPPruner(BasePruner):
             options.setdefault("reference_values", frame["MaxAccuracy"].to_numpy(dtype="float64"))
         return cls(predictors, max_epochs=max_epochs, **options)
 
+    @classmethod
+    def from_study(
+        cls, study: optuna.study.Study, *, epochs: int | None = None, **options: Any
+    ) -> NAAPPruner:
+        """:meth:`from_frame` on a study's COMPLETE trials (for example a NAAP-440 import, or a
+        dataset built with ``optuna-naap build-dataset``), exported as NAAP-440 rows.
+
+        Args:
+            study: The study to learn from.
+            epochs: Epochs of each row (default: the most any COMPLETE trial reported).
+            **options: Keyword arguments of :meth:`from_frame`.
+        """
+        from optuna_naap._study_io import study_to_frame
+
+        return cls.from_frame(study_to_frame(study, epochs=epochs), **options)
+
     # -- deciding ---------------------------------------------------------------------------
 
     def _threshold(self, study: optuna.study.Study, sign: float) -> tuple[float, int, str]:

@@ -16,6 +16,7 @@ from optuna_naap._space import SchemeSpace
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.distributions import BaseDistribution
 
 __all__ = [
     "CURVE_ATTR",
@@ -114,10 +115,18 @@ def scheme_params(scheme: SchemeLike, space: SchemeSpace | None = None) -> dict[
     Raises:
         ValueError: if the scheme is not in the space.
     """
-    space = space or SchemeSpace()
-    blocks = space.validate(scheme)
-    wanted = scheme_to_json(blocks)
+    return _params_and_distributions(scheme, space or SchemeSpace())[0]
+
+
+def _params_and_distributions(
+    scheme: SchemeLike, space: SchemeSpace
+) -> tuple[dict[str, Any], dict[str, BaseDistribution]]:
+    """:func:`scheme_params` and each parameter's distribution (for ``create_trial``)."""
+    from optuna.distributions import CategoricalDistribution
+
+    wanted = scheme_to_json(space.validate(scheme))
     params: dict[str, Any] = {}
+    distributions: dict[str, BaseDistribution] = {}
 
     def choose(name: str, allowed: list[Any]) -> Any:
         if name == "naap_depth":
@@ -127,10 +136,11 @@ def scheme_params(scheme: SchemeLike, space: SchemeSpace | None = None) -> dict[
             key = next(a for a in _ATTRIBUTES if attribute == a or attribute.startswith(a + "_"))
             value = wanted[int(position)][key]
         params[name] = value
+        distributions[name] = CategoricalDistribution(allowed)
         return value
 
     _walk(space, choose)
-    return params
+    return params, distributions
 
 
 def record_scheme(trial: optuna.trial.Trial, scheme: SchemeLike) -> list[dict[str, Any]]:

@@ -140,6 +140,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     search.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
 
+    export = commands.add_parser(
+        "export",
+        help="write a study's completed schemes as a NAAP-440 CSV",
+        description="One row per COMPLETE trial with a recorded scheme, in the NAAP-440 layout.",
+    )
+    export.add_argument("--storage", metavar="URL", required=True)
+    export.add_argument("--study-name", metavar="NAME", required=True)
+    export.add_argument("out", metavar="OUT.csv")
+    export.add_argument("--version", type=int, choices=(1, 2), default=2)
+    export.add_argument(
+        "--epochs", type=_positive_int, metavar="N", help="epochs per row (default: all)"
+    )
+
+    importer = commands.add_parser(
+        "import",
+        help="load a NAAP-440 CSV into a study (one COMPLETE trial per row)",
+        description=(
+            "Create a study with one COMPLETE trial per CSV row: its scheme as parameters, "
+            "MaxAccuracy as value, the epochs as intermediate values and losses, so the "
+            "dataset can be browsed in optuna-dashboard and used to fit predictors."
+        ),
+    )
+    importer.add_argument("csv", metavar="CSV")
+    importer.add_argument("--storage", metavar="URL", required=True)
+    importer.add_argument("--study-name", metavar="NAME", required=True)
+
     bench = commands.add_parser(
         "benchmark",
         help="replay NAAP-440 curves to compare NAAPPruner with Optuna's pruners",
@@ -406,6 +432,68 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_storage(url: str) -> Any:
+    import optuna
+
+    try:
+        return optuna.storages.get_storage(url)
+    except Exception as exc:  # any storage failure: one line, not a traceback
+        raise CommandError(f"cannot open the storage {url!r}: {exc}") from exc
+
+
+def _export(args: argparse.Namespace) -> int:
+    import optuna
+
+    from optuna_naap._study_io import study_to_frame, write_naap_csv
+
+    storage = _open_storage(args.storage)
+    try:
+        study = optuna.load_study(study_name=args.study_name, storage=storage)
+    except KeyError:
+        raise CommandError(f"no study {args.study_name!r} in {args.storage}") from None
+    frame = study_to_frame(study, version=args.version, epochs=args.epochs)
+    write_naap_csv(frame, args.out)
+    print(f"wrote {len(frame)} rows ({frame.IsTest.sum()} test) to {args.out}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    import optuna
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from optuna_naap._data import load_naap440
+    from optuna_naap._study_io import frame_to_study
+
+    frame = load_naap440(args.csv)  # validated before anything is written
+    storage = _open_storage(args.storage)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.create_study(
+            storage=storage, study_name=args.study_name, direction="maximize"
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        raise CommandError(
+            f"study {args.study_name!r} already exists in {args.storage}; choose another name"
+        ) from None
+    with Progress(
+        "[bold]import[/]",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("rows", total=len(frame))
+        try:
+            added = frame_to_study(frame, study, progress=lambda n: bar.update(task, completed=n))
+        except BaseException:
+            optuna.delete_study(study_name=args.study_name, storage=storage)  # not half-way
+            raise
+    print(f"imported {added} rows of {args.csv} into study {args.study_name!r}")
+    return 0
+
+
 def _benchmark(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -508,6 +596,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _benchmark(args)
         if args.command == "search":
             return _search(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "import":
+            return _import(args)
     except (CommandError, NAAPDataError, PredictorFileError, ValueError, OSError) as exc:
         print(f"optuna-naap {args.command}: error: {exc}", file=sys.stderr)
         return 2

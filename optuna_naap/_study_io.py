@@ -1,0 +1,196 @@
+"""NAAP-440 CSV <-> Optuna study: export a dataset-building study, import the published one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.trial import TrialState
+
+from optuna_naap._data import NAAPDataError
+from optuna_naap._features import (
+    CURVE_METRICS,
+    SCHEME_COLUMNS,
+    SCHEME_COLUMNS_V2,
+    available_epochs,
+    scheme_features,
+)
+from optuna_naap._scheme import scheme_to_json
+from optuna_naap._space import SchemeSpace
+from optuna_naap._trial import CURVE_ATTR, SCHEME_ATTR, _params_and_distributions, trial_scheme
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["IS_TEST_ATTR", "MODEL_ID_ATTR", "frame_to_study", "study_to_frame", "write_naap_csv"]
+
+#: User attribute with a trial's NAAP-440 ModelId (imports, replays, exports).
+MODEL_ID_ATTR = "naap:model_id"
+#: User attribute with a trial's IsTest flag (kept by imports so that exports reproduce it).
+IS_TEST_ATTR = "naap:is_test"
+
+
+def default_is_test(model_id: int) -> int:
+    """A reproducible test split for exported rows without one: about 1 row in 11.
+
+    A hash of the ModelId, so it does not depend on the order or number of trials.
+    """
+    digest = hashlib.sha256(f"optuna-naap/is-test/{model_id}".encode()).digest()
+    return int(int.from_bytes(digest[:8], "big") % 11 == 0)
+
+
+def frame_to_study(
+    frame: pd.DataFrame,
+    study: optuna.study.Study,
+    *,
+    space: SchemeSpace | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Add one COMPLETE trial per row of a NAAP-440 frame (with its ``Scheme`` column).
+
+    Each trial gets the row's scheme as parameters (the names :func:`suggest_scheme` uses) and in
+    ``naap:scheme``, ``MaxAccuracy`` as its value, the epochs' accuracies as intermediate values,
+    their losses in ``naap:losses``, and ``naap:model_id`` / ``naap:is_test``, so that
+    :func:`study_to_frame` gives the frame back. Returns the number of trials added.
+
+    Raises:
+        NAAPDataError: a row without a valid scheme, or a study that is not one maximization.
+    """
+    space = space or SchemeSpace()
+    if len(study.directions) != 1 or study.direction != optuna.study.StudyDirection.MAXIMIZE:
+        raise NAAPDataError("import needs a study that maximizes one value (accuracy)")
+    if "Scheme" not in frame.columns:
+        raise NAAPDataError("the rows need their schemes (load_naap440 adds them)")
+    epochs = available_epochs(frame.columns)
+    trials = []
+    for _, row in frame.iterrows():
+        scheme = scheme_to_json(json.loads(row["Scheme"]))
+        params, distributions = _params_and_distributions(scheme, space)
+        losses = {
+            str(e): [float(row[f"e{e}LossMean"]), float(row[f"e{e}LossMedian"])]
+            for e in range(1, epochs + 1)
+        }
+        trials.append(
+            optuna.trial.create_trial(
+                state=TrialState.COMPLETE,
+                value=float(row["MaxAccuracy"]),
+                params=params,
+                distributions=dict(distributions),
+                intermediate_values={e: float(row[f"e{e}Accuracy"]) for e in range(1, epochs + 1)},
+                user_attrs={
+                    SCHEME_ATTR: scheme,
+                    CURVE_ATTR: losses,
+                    MODEL_ID_ATTR: int(row["ModelId"]),
+                    IS_TEST_ATTR: int(row["IsTest"]),
+                },
+            )
+        )
+    # One write per batch: fast on RDB storages; a failure leaves whole batches only.
+    for start in range(0, len(trials), 100):
+        study.add_trials(trials[start : start + 100])
+        if progress is not None:
+            progress(min(start + 100, len(trials)))
+    return len(trials)
+
+
+def study_to_frame(
+    study: optuna.study.Study,
+    *,
+    version: int = 2,
+    epochs: int | None = None,
+    space: SchemeSpace | None = None,
+) -> pd.DataFrame:
+    """The study's COMPLETE trials with a recorded scheme as rows in the NAAP-440 layout.
+
+    Scheme columns are computed from each scheme; ``MaxAccuracy`` is the trial's value; the
+    curve comes from the intermediate values and ``naap:losses``. ``ModelId`` is the trial's
+    ``naap:model_id``, else the scheme's place in the space's enumeration (NAAP-440's own ids
+    for its space), else 100000 + the trial number; ``IsTest`` is the trial's ``naap:is_test``,
+    else a reproducible hash of the ModelId (:func:`default_is_test`). A scheme that completed
+    more than once is exported once (its first trial). A ``Scheme`` column is added.
+
+    Args:
+        study: The study.
+        version: 1 or 2 (the v2 CSV adds NumSkipConnections and NumPartialRFLayers).
+        epochs: Epochs per row (default: the most any COMPLETE trial reported).
+        space: The space whose enumeration numbers the schemes (default: NAAP-440's).
+
+    Raises:
+        NAAPDataError: no exportable trial, or a trial missing some of the epochs.
+    """
+    import pandas as pd
+
+    if version not in (1, 2):
+        raise NAAPDataError(f"version must be 1 or 2, but got {version=}")
+    space = space or SchemeSpace()
+    index = {json.dumps(s, sort_keys=True): i + 1 for i, s in enumerate(space.enumerate())}
+    complete = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if trial_scheme(t) is not None and t.value is not None
+    ]
+    if not complete:
+        raise NAAPDataError(
+            f"study {study.study_name!r} has no COMPLETE trial with a recorded scheme to export"
+        )
+    if epochs is None:
+        epochs = max(len(t.intermediate_values) for t in complete)
+    scheme_columns = list(SCHEME_COLUMNS_V2 if version == 2 else SCHEME_COLUMNS)
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for trial in complete:
+        scheme = trial_scheme(trial)
+        assert scheme is not None
+        key = json.dumps(scheme, sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        losses = trial.user_attrs.get(CURVE_ATTR, {})
+        curve: dict[str, float] = {}
+        for e in range(1, epochs + 1):
+            pair = losses.get(str(e)) if isinstance(losses, dict) else None
+            accuracy = trial.intermediate_values.get(e)
+            if accuracy is None or not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                have = sorted(trial.intermediate_values)
+                raise NAAPDataError(
+                    f"trial {trial.number} lacks epoch {e} of {epochs} (it has "
+                    f"{len(have)} epochs); finish it (build-dataset resumes) or export fewer "
+                    f"epochs (--epochs {e - 1})"
+                )
+            curve[f"e{e}LossMean"], curve[f"e{e}LossMedian"] = float(pair[0]), float(pair[1])
+            curve[f"e{e}Accuracy"] = float(accuracy)
+        model_id = trial.user_attrs.get(MODEL_ID_ATTR) or index.get(key) or 100000 + trial.number
+        is_test = trial.user_attrs.get(IS_TEST_ATTR)
+        features = scheme_features(scheme)
+        rows.append(
+            {
+                "ModelId": int(model_id),
+                "IsTest": int(is_test) if is_test is not None else default_is_test(int(model_id)),
+                **{c: features[c] for c in scheme_columns},
+                "MaxAccuracy": float(trial.value),  # type: ignore[arg-type]
+                **curve,
+                "Scheme": json.dumps(scheme, separators=(",", ":")),
+            }
+        )
+    frame = pd.DataFrame(rows).sort_values("ModelId").reset_index(drop=True)
+    if frame["ModelId"].duplicated().any():
+        raise NAAPDataError("two exported schemes share a ModelId (naap:model_id attributes)")
+    return frame
+
+
+def write_naap_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write rows in the NAAP-440 CSV layout (no ``Scheme`` column), all at once or not at all."""
+    path = Path(path)
+    columns = [c for c in frame.columns if c != "Scheme"]
+    curve = [c for c in columns if c[0] == "e" and c.endswith(CURVE_METRICS)]
+    if not curve or not math.isfinite(float(frame["MaxAccuracy"].min())):
+        raise NAAPDataError("nothing to write: rows without curves or values")
+    tmp = path.with_name(path.name + ".part")
+    frame.loc[:, columns].to_csv(tmp, index=False)
+    tmp.replace(path)

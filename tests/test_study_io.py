@@ -1,0 +1,147 @@
+"""NAAP-440 CSV <-> study: import, export, fit from a study."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from optuna_naap import (
+    NAAPDataError,
+    NAAPPredictor,
+    NAAPPruner,
+    attach_schemes,
+    frame_to_study,
+    record_scheme,
+    report_epoch,
+    study_to_frame,
+    write_naap_csv,
+)
+from optuna_naap._study_io import default_is_test
+from optuna_naap.cli import main
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+FAST = {"iterations": 60, "learning_rate": 0.2, "n_models": 1, "thread_count": 2}
+
+
+@pytest.fixture(scope="module")
+def imported(naap440_v2: pd.DataFrame) -> optuna.study.Study:
+    study = optuna.create_study(direction="maximize")
+    assert frame_to_study(attach_schemes(naap440_v2), study) == 440
+    return study
+
+
+def test_import_makes_one_complete_trial_per_row(
+    imported: optuna.study.Study, naap440_v2: pd.DataFrame
+) -> None:
+    trials = imported.trials
+    assert len(trials) == 440 and {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
+    first, row = trials[0], naap440_v2.iloc[0]
+    assert first.value == row.MaxAccuracy
+    assert first.intermediate_values[90] == row.e90Accuracy
+    assert first.user_attrs["naap:losses"]["7"] == [row.e7LossMean, row.e7LossMedian]
+    assert first.user_attrs["naap:model_id"] == row.ModelId
+    assert first.params["naap_depth"] == len(first.user_attrs["naap:scheme"])
+
+
+def test_csv_to_study_to_csv_reproduces_every_value(
+    imported: optuna.study.Study, naap440_dir: Path, tmp_path: Path
+) -> None:
+    write_naap_csv(study_to_frame(imported), tmp_path / "again.csv")
+    original = pd.read_csv(naap440_dir / "naap440v2.csv")
+    again = pd.read_csv(tmp_path / "again.csv")
+    assert list(again.columns) == list(original.columns)
+    np.testing.assert_array_equal(again.to_numpy(), original.to_numpy())
+    # The v1 layout has the v1 header.
+    write_naap_csv(study_to_frame(imported, version=1), tmp_path / "v1.csv")
+    header = (naap440_dir / "naap440.csv").read_text().splitlines()[0]
+    assert (tmp_path / "v1.csv").read_text().splitlines()[0] == header
+
+
+def test_fit_from_a_study(imported: optuna.study.Study, naap440_v2: pd.DataFrame) -> None:
+    frame = attach_schemes(naap440_v2)
+    from_study = NAAPPredictor(9, **FAST).fit(imported)
+    from_frame = NAAPPredictor(9, **FAST).fit(frame)
+    np.testing.assert_allclose(from_study.predict(frame), from_frame.predict(frame))
+    pruner = NAAPPruner.from_study(imported, predictor_options=FAST)
+    assert pruner.decision_epochs == [1, 9]
+
+
+def searched_study(epochs: list[int]) -> optuna.study.Study:
+    study = optuna.create_study(direction="maximize")
+    for i, n in enumerate(epochs):
+        trial = study.ask()
+        record_scheme(
+            trial, [{"kernel_size": 3, "width": 8 * (i + 1), "stride": 1, "residual": False}]
+        )
+        for e in range(1, n + 1):
+            report_epoch(trial, e, accuracy=0.1 * e, loss_mean=2.0 / e, loss_median=1.9 / e)
+        study.tell(trial, 0.1 * n)
+    return study
+
+
+def test_export_of_a_search_outside_the_space(tmp_path: Path) -> None:
+    frame = study_to_frame(searched_study([3, 3]))
+    assert list(frame.ModelId) == [100000, 100001]  # not NAAP-440 schemes
+    assert list(frame.IsTest) == [default_is_test(100000), default_is_test(100001)]
+    assert frame.e3Accuracy.tolist() == pytest.approx([0.3, 0.3])
+    assert json.loads(frame.Scheme[1])[0]["width"] == 16
+
+
+def test_missing_epochs_are_one_clear_error_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = searched_study([5, 2])
+    stored = optuna.create_study(storage=url, study_name="s", direction="maximize")
+    stored.add_trials(study.trials)
+    out = tmp_path / "out.csv"
+    assert main(["export", "--storage", url, "--study-name", "s", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "optuna-naap export: error: trial 1 lacks epoch 3 of 5 (it has 2 epochs); finish it "
+        "(build-dataset resumes) or export fewer epochs (--epochs 2)"
+    )
+    assert not out.exists() and not list(tmp_path.glob("*.part"))
+    assert main(["export", "--storage", url, "--study-name", "s", "--epochs", "2", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 2
+
+
+def test_cli_import_and_export_round_trip(naap440_dir: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'naap.db'}"
+    csv = naap440_dir / "naap440v2.csv"
+    assert main(["import", str(csv), "--storage", url, "--study-name", "naap440"]) == 0
+    out = tmp_path / "out.csv"
+    assert main(["export", "--storage", url, "--study-name", "naap440", str(out)]) == 0
+    assert out.read_text() == pd.read_csv(csv).to_csv(index=False)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["export", "--storage", "nosuchdb://x", "--study-name", "s", "o.csv"], "cannot open"),
+        (["import", "missing.csv", "--storage", "sqlite://", "--study-name", "s"], "missing.csv"),
+    ],
+)
+def test_bad_input_is_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_import_refuses_an_existing_study(
+    naap440_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    optuna.create_study(storage=url, study_name="taken")
+    csv = str(naap440_dir / "naap440v2.csv")
+    assert main(["import", csv, "--storage", url, "--study-name", "taken"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    with pytest.raises(NAAPDataError, match="maximizes one value"):
+        frame_to_study(pd.DataFrame({"Scheme": []}), optuna.create_study(direction="minimize"))
