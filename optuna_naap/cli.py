@@ -140,6 +140,50 @@ def _parser() -> argparse.ArgumentParser:
     )
     search.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
 
+    build = commands.add_parser(
+        "build-dataset",
+        help="train every scheme of a space fully, once, across workers (NAAP-440 style)",
+        description=(
+            "The exhaustive study over a space (the 440 by default) with the full recipe and "
+            "no pruning, in an Optuna RDB storage. Each scheme completes exactly once; trials "
+            "of killed workers are detected by Optuna's heartbeat and retried; running the "
+            "same command again resumes. Other machines join by running it on the same storage."
+        ),
+    )
+    build.add_argument(
+        "--storage",
+        metavar="URL",
+        default="sqlite:///naap-dataset.db",
+        help="RDB URL (default: sqlite:///naap-dataset.db; PostgreSQL/MySQL for several workers)",
+    )
+    build.add_argument("--study-name", metavar="NAME", default="naap-dataset")
+    build.add_argument(
+        "--workers", type=_positive_int, default=1, metavar="N", help="local worker processes"
+    )
+    build.add_argument("--data", choices=("cifar10", "synthetic"), default="cifar10")
+    build.add_argument("--data-root", metavar="DIR", default="data")
+    build.add_argument("--download", action="store_true", help="download CIFAR-10 first")
+    build.add_argument(
+        "--epochs", type=_positive_int, metavar="N", help="epochs per scheme (default: 90)"
+    )
+    build.add_argument("--device", metavar="D", help="cpu, cuda, cuda:1, mps (default: best)")
+    build.add_argument(
+        "--space", metavar="FILE", help="a SchemeSpace as JSON (default: the NAAP-440 space)"
+    )
+    build.add_argument(
+        "--heartbeat",
+        type=_positive_int,
+        default=60,
+        metavar="S",
+        help="seconds between a running trial's heartbeats (default 60)",
+    )
+    build.add_argument(
+        "--grace",
+        type=_positive_int,
+        metavar="S",
+        help="seconds without a heartbeat before a trial counts as dead (default: 2 x heartbeat)",
+    )
+
     export = commands.add_parser(
         "export",
         help="write a study's completed schemes as a NAAP-440 CSV",
@@ -441,6 +485,126 @@ def _open_storage(url: str) -> Any:
         raise CommandError(f"cannot open the storage {url!r}: {exc}") from exc
 
 
+def _build(args: argparse.Namespace) -> int:
+    import time
+
+    import optuna
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from optuna_naap._build import (
+        DataSpec,
+        build_counts,
+        open_build_study,
+        run_build_worker,
+        start_workers,
+    )
+    from optuna_naap._recipe import Recipe
+    from optuna_naap._space import SchemeSpace
+
+    if args.workers > 1 and args.storage.startswith("sqlite"):
+        raise CommandError(
+            "SQLite cannot hand queued trials to several processes safely; use one worker, "
+            "or a PostgreSQL/MySQL --storage URL for several"
+        )
+    if args.space:
+        try:
+            space = SchemeSpace.from_json(json.loads(Path(args.space).read_text()))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise CommandError(f"--space {args.space} is not a scheme space file: {exc}") from exc
+    else:
+        space = SchemeSpace()
+    recipe = Recipe(epochs=args.epochs or 90)
+    data = DataSpec(args.data, args.data_root, args.download)
+    if args.data == "cifar10" and not args.download:
+        data.load()  # a missing dataset is one line here, not one per worker
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study, queued = open_build_study(
+            args.storage,
+            args.study_name,
+            space=space,
+            recipe=recipe,
+            data=data,
+            heartbeat=args.heartbeat,
+            grace=args.grace,
+        )
+    except ValueError:
+        raise
+    except Exception as exc:  # any storage failure: one line, not a traceback
+        raise CommandError(f"cannot open the storage {args.storage!r}: {exc}") from exc
+    total = len(space.enumerate())
+    console = Console(stderr=True)
+    console.print(
+        f"study {args.study_name!r} in {args.storage}: {total} schemes, "
+        f"{'queued ' + str(queued) if queued else 'joined'}; {args.workers} worker(s), "
+        f"{recipe.epochs} epochs, {args.data} data"
+    )
+    workers = start_workers(
+        args.workers,
+        run_build_worker,
+        (
+            args.storage,
+            args.study_name,
+            space.to_json(),
+            recipe.to_json(),
+            data,
+            args.device,
+            args.heartbeat,
+            args.grace,
+        ),
+    )
+    counts = build_counts(study, total)
+    try:
+        with Progress(
+            TextColumn("[bold]build-dataset[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("", total=total, completed=counts.complete)
+            while any(w.is_alive() for w in workers):
+                time.sleep(1.0)
+                counts = build_counts(study, total)
+                alive = sum(w.is_alive() for w in workers)
+                bar.update(
+                    task,
+                    completed=counts.complete,
+                    description=f"{counts.running} running, {counts.waiting} queued, "
+                    f"{counts.failed} failed, {alive} local",
+                )
+            counts = build_counts(study, total)
+            bar.update(task, completed=counts.complete)
+    except KeyboardInterrupt:
+        for worker in workers:
+            worker.join(timeout=30)
+        print(
+            f"optuna-naap build-dataset: interrupted ({counts.describe()}); run the same "
+            "command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    print(f"{args.study_name}: {counts.describe()}")
+    if counts.complete < total:
+        print(
+            "some schemes are not finished (running elsewhere, or their worker died): run the "
+            "same command again to resume",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     import optuna
 
@@ -598,6 +762,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _search(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "build-dataset":
+            return _build(args)
         if args.command == "import":
             return _import(args)
     except (CommandError, NAAPDataError, PredictorFileError, ValueError, OSError) as exc:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +45,20 @@ def naap440_v2(naap440_dir: Path) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def naap440_v1(naap440_dir: Path) -> pd.DataFrame:
     return pd.read_csv(naap440_dir / "naap440.csv")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session (tests/postgres.py starts and stops it)."""
+    from postgres import postgres_server
+
+    # Not under pytest's tmp_path: the server runs as the postgres user, who must reach it.
+    folder = Path(tempfile.mkdtemp(prefix="optuna-naap-pg-"))
+    os.chmod(folder, 0o755)
+    try:
+        with postgres_server(folder) as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,215 @@
+"""``optuna-naap build-dataset``: train every scheme of a space once, across workers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from optuna_naap._recipe import Recipe
+from optuna_naap._space import SchemeSpace
+
+__all__ = ["DataSpec", "BuildCounts", "build_counts", "open_build_study", "run_build_worker"]
+
+#: Study system attribute: the whole space was queued (set once, by the creating process).
+QUEUED_ATTR = "naap:queued"
+#: Study system attribute: the space, recipe and data of the build (JSON).
+BUILD_ATTR = "naap:build"
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How a worker gets its images (workers load them themselves: arrays do not travel)."""
+
+    kind: str = "cifar10"
+    root: str = "data"
+    download: bool = False
+    n_train: int = 2560
+    n_test: int = 512
+
+    def load(self) -> Any:
+        from optuna_naap._images import load_cifar10, synthetic_images
+
+        if self.kind == "synthetic":
+            return synthetic_images(self.n_train, self.n_test)
+        return load_cifar10(self.root, download=self.download)
+
+
+def _storage(
+    url: str, heartbeat: int, grace: int | None
+) -> optuna.storages.RDBStorage | optuna.storages.BaseStorage:
+    if not url.startswith(("sqlite", "postgresql", "mysql")):
+        return optuna.storages.get_storage(url)
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _rdb(url, heartbeat, grace)
+
+
+def _rdb(url: str, heartbeat: int, grace: int | None) -> optuna.storages.RDBStorage:
+    return optuna.storages.RDBStorage(
+        url,
+        heartbeat_interval=heartbeat,
+        grace_period=grace,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+            max_retry=3
+        ),
+    )
+
+
+def open_build_study(
+    url: str,
+    study_name: str,
+    *,
+    space: SchemeSpace,
+    recipe: Recipe,
+    data: DataSpec,
+    heartbeat: int = 60,
+    grace: int | None = None,
+    wait_s: float = 120.0,
+) -> tuple[optuna.study.Study, int]:
+    """Create the build study and queue every scheme, or join an existing one.
+
+    The process whose ``create_study`` wins (study names are unique in the storage) queues the
+    whole space and then marks the study ``naap:queued``; others wait for that mark, so that no
+    scheme is queued twice however many commands start at once. Joining checks that the study
+    builds the same space with the same recipe. Returns the study and how many schemes this
+    process queued.
+    """
+    from optuna_naap._sampler import NAAPSampler
+
+    storage = _storage(url, heartbeat, grace)
+    sampler = NAAPSampler(optuna.samplers.RandomSampler(), space, exhaustive=True)
+    build = {"space": space.to_json(), "recipe": recipe.to_json(), "data": asdict(data)}
+    try:
+        study = optuna.create_study(
+            storage=storage,
+            study_name=study_name,
+            direction="maximize",
+            sampler=sampler,
+            pruner=optuna.pruners.NopPruner(),
+        )
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(
+            study_name=study_name,
+            storage=storage,
+            sampler=sampler,
+            pruner=optuna.pruners.NopPruner(),
+        )
+        created = False
+
+    def attrs() -> dict[str, Any]:
+        return study._storage.get_study_system_attrs(study._study_id)
+
+    if created:
+        study._storage.set_study_system_attr(study._study_id, BUILD_ATTR, build)
+        queued = sampler.enqueue_space(study)
+        study._storage.set_study_system_attr(study._study_id, QUEUED_ATTR, True)
+        return study, queued
+    deadline = time.monotonic() + wait_s
+    while not attrs().get(QUEUED_ATTR):
+        if time.monotonic() > deadline:
+            raise ValueError(
+                f"study {study_name!r} exists but was never queued: it is not a build-dataset "
+                "study, or its first command died while queueing; choose another --study-name"
+            )
+        time.sleep(0.5)
+    known = attrs().get(BUILD_ATTR, {})
+    for part in ("space", "recipe"):
+        if known.get(part) != build[part]:
+            raise ValueError(
+                f"study {study_name!r} builds another {part}; use the same settings to resume "
+                "it, or another --study-name"
+            )
+    return study, 0
+
+
+def run_build_worker(
+    url: str,
+    study_name: str,
+    space_json: dict[str, Any],
+    recipe_json: dict[str, Any],
+    data: DataSpec,
+    device: str | None,
+    heartbeat: int,
+    grace: int | None,
+) -> None:
+    """One worker: pop queued schemes and train each fully until none is left."""
+    from optuna_naap._objective import CIFAR10Objective
+    from optuna_naap._sampler import NAAPSampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = SchemeSpace.from_json(space_json)
+    storage = _storage(url, heartbeat, grace)
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=storage,
+        sampler=NAAPSampler(optuna.samplers.RandomSampler(), space, exhaustive=True),
+        pruner=optuna.pruners.NopPruner(),
+    )
+    objective = CIFAR10Objective(data.load(), Recipe(**recipe_json), device, space=space)
+
+    def requeue_interrupted(trial: optuna.trial.Trial) -> float:
+        try:
+            return objective(trial)
+        except KeyboardInterrupt:
+            # The trial ends FAIL; its scheme goes back into the queue for the next run.
+            study.enqueue_trial(trial.params, skip_if_exists=False)
+            raise
+
+    study.optimize(requeue_interrupted, n_trials=None, gc_after_trial=True)
+
+
+@dataclass(frozen=True)
+class BuildCounts:
+    """Where a build stands."""
+
+    total: int
+    complete: int
+    running: int
+    waiting: int
+    failed: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.complete}/{self.total} done, {self.running} running, "
+            f"{self.waiting} queued, {self.failed} failed attempts"
+        )
+
+
+def build_counts(study: optuna.study.Study, total: int) -> BuildCounts:
+    """Count the build's trials by state (schemes completed, not trials)."""
+    trials = study.get_trials(deepcopy=False)
+    complete = {
+        json.dumps(t.user_attrs.get("naap:scheme"), sort_keys=True)
+        for t in trials
+        if t.state == TrialState.COMPLETE
+    }
+    count = lambda s: sum(t.state == s for t in trials)  # noqa: E731 - a local shorthand
+    return BuildCounts(
+        total,
+        len(complete),
+        count(TrialState.RUNNING),
+        count(TrialState.WAITING),
+        count(TrialState.FAIL),
+    )
+
+
+def start_workers(
+    n: int, target: Callable[..., None], args: tuple[Any, ...]
+) -> list[multiprocessing.process.BaseProcess]:
+    """Start ``n`` worker processes (spawned: no CUDA state is shared with the parent)."""
+    context = multiprocessing.get_context("spawn")
+    workers: list[multiprocessing.process.BaseProcess] = [
+        context.Process(target=target, args=args, daemon=False) for _ in range(n)
+    ]
+    for worker in workers:
+        worker.start()
+    return workers
