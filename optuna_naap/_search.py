@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,7 @@ def run_search(
     n_trials: int | None,
     console: Console | None = None,
     live: bool = True,
+    callbacks: list[Callable[[optuna.study.Study, optuna.trial.FrozenTrial], None]] | None = None,
 ) -> SearchView:
     """Optimize ``study`` with ``objective`` under a rich live view; return the final view.
 
@@ -108,7 +110,12 @@ def run_search(
     with Live(
         view.render(progress), console=console, refresh_per_second=4, transient=not live
     ) as screen:
-        study.optimize(objective, n_trials=n_trials, callbacks=[after_trial], gc_after_trial=True)
+        study.optimize(
+            objective,
+            n_trials=n_trials,
+            callbacks=[*(callbacks or []), after_trial],
+            gc_after_trial=True,
+        )
     console.print()
     return view
 

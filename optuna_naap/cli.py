@@ -184,6 +184,18 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds without a heartbeat before a trial counts as dead (default: 2 x heartbeat)",
     )
 
+    dash = commands.add_parser(
+        "dashboard",
+        help="serve optuna-dashboard on a storage, with NAAPPruner's notes and figure",
+        description=(
+            "Write each decided trial's note and each study's predicted-vs-actual figure, then "
+            'run optuna-dashboard (extra: pip install "optuna-naap[dashboard]").'
+        ),
+    )
+    dash.add_argument("--storage", metavar="URL", default="sqlite:///optuna-naap.db")
+    dash.add_argument("--host", default="127.0.0.1")
+    dash.add_argument("--port", type=_positive_int, default=8080)
+
     export = commands.add_parser(
         "export",
         help="write a study's completed schemes as a NAAP-440 CSV",
@@ -458,8 +470,15 @@ def _search(args: argparse.Namespace) -> int:
         f"{data.name} data, {recipe.epochs} epochs per trial on {device}, pruner {pruner_name}"
     )
     objective = CIFAR10Objective(data, recipe, device)
+    callbacks = []
+    try:  # notes and the figure for optuna-dashboard, when it is installed
+        from optuna_naap.integrations.dashboard import DashboardCallback
+
+        callbacks.append(DashboardCallback())
+    except ImportError:
+        pass
     try:
-        run_search(study, objective, n_trials=n_trials, console=console)
+        run_search(study, objective, n_trials=n_trials, console=console, callbacks=callbacks)
     except KeyboardInterrupt:
         print(
             f"optuna-naap search: interrupted; the storage is consistent, run the same command "
@@ -602,6 +621,19 @@ def _build(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    try:
+        from optuna_naap.integrations.dashboard import require_dashboard, serve
+
+        require_dashboard()
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+    _open_storage(args.storage)
+    print(f"optuna-dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    serve(args.storage, host=args.host, port=args.port)
     return 0
 
 
@@ -764,6 +796,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export(args)
         if args.command == "build-dataset":
             return _build(args)
+        if args.command == "dashboard":
+            return _dashboard(args)
         if args.command == "import":
             return _import(args)
     except (CommandError, NAAPDataError, PredictorFileError, ValueError, OSError) as exc:
