@@ -115,6 +115,11 @@ def open_build_study(
         return study, queued
     deadline = time.monotonic() + wait_s
     while not attrs().get(QUEUED_ATTR):
+        if BUILD_ATTR not in attrs() and study.get_trials(deepcopy=False):
+            raise ValueError(
+                f"study {study_name!r} is not a build-dataset study (it has trials of its "
+                "own); choose another --study-name"
+            )
         if time.monotonic() > deadline:
             raise ValueError(
                 f"study {study_name!r} exists but was never queued: it is not a build-dataset "

@@ -779,6 +779,12 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    """The message on one line (database drivers spread theirs over several)."""
+    text = str(exc).split("(Background on this error at:")[0]
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -801,7 +807,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             return _import(args)
     except (CommandError, NAAPDataError, PredictorFileError, ValueError, OSError) as exc:
-        print(f"optuna-naap {args.command}: error: {exc}", file=sys.stderr)
+        print(f"optuna-naap {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"optuna-naap {args.command}: interrupted", file=sys.stderr)

@@ -87,6 +87,26 @@ def test_joining_with_other_settings_is_refused(
     )
 
 
+def test_a_study_of_another_kind_or_a_bad_storage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_space(tmp_path / "space.json", depth=1)
+    url = f"sqlite:///{tmp_path / 'data.db'}"
+    other = optuna.create_study(storage=url, study_name="naap-dataset", direction="maximize")
+    other.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert main(build_args(url, tmp_path / "space.json")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "is not a build-dataset study (it has trials of its own); choose another --study-name"
+    )
+    unreachable = "postgresql+psycopg2://nobody@127.0.0.1:9/none"
+    assert main(build_args(unreachable, tmp_path / "space.json")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"optuna-naap build-dataset: error: cannot open the storage '{unreachable}'"
+    )
+
+
 def test_several_workers_need_a_server_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -135,6 +135,19 @@ def test_bad_input_is_one_line(
     assert len(err) == 1 and message in err[0]
 
 
+def test_import_of_a_bad_csv_writes_nothing(
+    naap440_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    frame = pd.read_csv(naap440_dir / "naap440v2.csv").drop(columns=["NumMACs"])
+    frame.to_csv(bad, index=False)
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["import", str(bad), "--storage", url, "--study-name", "s"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "NumMACs" in err[0]
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_import_refuses_an_existing_study(
     naap440_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
