@@ -15,6 +15,10 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+
+from optuna_naap import attach_schemes
+from optuna_naap.benchmark import FitContext, replay_study
+from optuna_naap.cli import main
 from optuna_naap.integrations.dashboard import (
     FIGURE_ID,
     DashboardCallback,
@@ -22,10 +26,6 @@ from optuna_naap.integrations.dashboard import (
     refresh,
     require_dashboard,
 )
-
-from optuna_naap import attach_schemes
-from optuna_naap.benchmark import FitContext, replay_study
-from optuna_naap.cli import main
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 FAST = {"iterations": 80, "learning_rate": 0.15, "n_models": 1, "thread_count": 2}
