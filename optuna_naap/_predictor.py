@@ -161,6 +161,8 @@ class NAAPPredictor:
             against 1.3 s for 5000 pairs of the 400 NAAP-440 training rows).
         seed: Base random seed.
         thread_count: CatBoost threads (-1: all cores).
+        extra_features: Further numeric columns of the rows used as scheme features (for
+            example a zero-cost ``Epsilon`` score); the rows to predict need them too.
 
     Example:
         .. code-block:: python
@@ -188,6 +190,7 @@ class NAAPPredictor:
         max_pairs: int = 5000,
         seed: int = 0,
         thread_count: int = -1,
+        extra_features: tuple[str, ...] = (),
     ) -> None:
         self.epochs = epochs
         self.loss = loss
@@ -202,6 +205,7 @@ class NAAPPredictor:
         self.max_pairs = max_pairs
         self.seed = seed
         self.thread_count = thread_count
+        self.extra_features = tuple(extra_features)
         self._validate_params()
 
     def _validate_params(self) -> None:
@@ -226,6 +230,10 @@ class NAAPPredictor:
             isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0 <= weight <= 1
         ):
             raise ValueError(f"architecture_weight must be 'auto' or in [0, 1], but got {weight=}")
+        if not all(isinstance(c, str) for c in self.extra_features):
+            raise ValueError(
+                f"extra_features must be column names, but got {self.extra_features=}"
+            )
         if not isinstance(self.raw_curves, bool):
             raise ValueError(f"raw_curves must be true or false, but got {self.raw_curves=}")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate <= 1):
@@ -257,6 +265,7 @@ class NAAPPredictor:
             "max_pairs": self.max_pairs,
             "seed": self.seed,
             "thread_count": self.thread_count,
+            "extra_features": list(self.extra_features),
         }
 
     def __repr__(self) -> str:
@@ -394,7 +403,11 @@ class NAAPPredictor:
                 f"but the data has {have} epochs"
             )
         v2 = all(c in frame.columns for c in SCHEME_COLUMNS_V2)
+        missing = [c for c in self.extra_features if c not in frame.columns]
+        if missing:
+            raise ValueError(f"extra_features {', '.join(missing)} are not columns of the rows")
         self.scheme_columns_ = list(SCHEME_COLUMNS_V2 if v2 else SCHEME_COLUMNS)
+        self.scheme_columns_ += list(self.extra_features)
         self.uses_schemes_ = "Scheme" in frame.columns
         features = build_features(
             frame,

@@ -297,6 +297,12 @@ class NAAPPruner(BasePruner):
         if scheme is None:
             return "no valid scheme recorded (use suggest_scheme or record_scheme)"
         row: dict[str, Any] = dict(scheme_features(scheme))
+        for name in predictor.extra_features:
+            # Extra features (a zero-cost score, ...) come from the trial's user attributes.
+            value = trial.user_attrs.get(name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                return f"the predictor needs the user attribute {name!r} (a number)"
+            row[name] = float(value)
         if predictor.uses_schemes_:
             row["Scheme"] = json.dumps(scheme)
         row.update(curve)

@@ -200,3 +200,14 @@ def test_bad_files(split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path) -> 
     for message, path in cases.items():
         with pytest.raises(PredictorFileError, match=message):
             NAAPPredictor.load(path)
+
+
+def test_extra_features(split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path) -> None:
+    train, test = (part.assign(Noise=np.arange(len(part)) % 7) for part in split)
+    predictor = NAAPPredictor(0, extra_features=("Noise",), **FAST).fit(train)
+    assert "Noise" in predictor.components_[0].feature_names
+    assert np.isfinite(predictor.predict(test)).all()
+    predictor.save(tmp_path / "p.json")
+    assert NAAPPredictor.load(tmp_path / "p.json").extra_features == ("Noise",)
+    with pytest.raises(ValueError, match="extra_features Missing are not columns"):
+        NAAPPredictor(0, extra_features=("Missing",), **FAST).fit(train)

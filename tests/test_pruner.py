@@ -279,3 +279,21 @@ def test_unfitted_or_mismatched_predictors(predictor: NAAPPredictor) -> None:
         NAAPPruner({5: predictor})
     with pytest.raises(ValueError, match="a fitted predictor, or learn_steps"):
         NAAPPruner({})
+
+
+def test_extra_features_come_from_user_attributes(frame: pd.DataFrame) -> None:
+    train = frame[frame.IsTest == 0].assign(Score=lambda f: np.log(f.NumParams))
+    predictor = NAAPPredictor(9, extra_features=("Score",), **FAST).fit(train)
+    rows = frame[frame.IsTest == 1].head(2)
+    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=1))
+    objective = replay(rows)
+
+    def with_score(trial: optuna.trial.Trial) -> float:
+        if trial.number == 1:
+            trial.set_user_attr("Score", float(np.log(rows.NumParams.iloc[1])))
+        return objective(trial)
+
+    study.optimize(with_score, n_trials=2)
+    first, second = _decisions(study)
+    assert first["reason"] == "the predictor needs the user attribute 'Score' (a number)"
+    assert second["predicted"] is not None
