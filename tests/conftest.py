@@ -49,8 +49,8 @@ def naap440_v1(naap440_dir: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A real PostgreSQL server for the session (tests/postgres.py starts and stops it)."""
-    from postgres import postgres_server
+    """A real PostgreSQL server for the session (tests/servers.py starts and stops it)."""
+    from servers import postgres_server
 
     # Not under pytest's tmp_path: the server runs as the postgres user, who must reach it.
     folder = Path(tempfile.mkdtemp(prefix="optuna-naap-pg-"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+from servers import free_port
 
 from optuna_naap import attach_schemes
 from optuna_naap.benchmark import FitContext, replay_study
@@ -92,19 +92,13 @@ def chromium() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def dashboard(frame: pd.DataFrame, naap440_dir: Path, tmp_path: Path) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'naap.db'}"
     csv = str(naap440_dir / "naap440v2.csv")
     assert main(["import", csv, "--storage", url, "--study-name", "naap440"]) == 0
     pruned_study(frame, url)
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "optuna_naap.cli", "dashboard", "--storage", url]
     server = subprocess.Popen(
         [*command, "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT

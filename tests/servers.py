@@ -1,4 +1,4 @@
-"""A private PostgreSQL server for the tests that need one (Debian's postgresql package).
+"""Servers for the tests: a private PostgreSQL (Debian's postgresql package), free ports.
 
 ``.ci/run`` installs the package; the server is started here, in a temporary folder, on a free
 port, and stopped at the end. ``OPTUNA_NAAP_POSTGRES`` (a URL) uses a server of your own.
@@ -25,7 +25,8 @@ def _binaries() -> Path | None:
     return Path(initdb).resolve().parent if initdb else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on now (for the tests' servers)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -62,7 +63,7 @@ def postgres_server(folder: Path) -> Iterator[str]:
         entry = pwd.getpwnam(user)
         for path in (folder, data):
             os.chown(path, entry.pw_uid, entry.pw_gid)
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "naap", "--auth=trust"],
         check=True,
