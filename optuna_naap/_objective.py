@@ -97,15 +97,18 @@ def epoch_order(n_images: int, generator: torch.Generator) -> torch.Tensor:
     return order
 
 
-_DEVICE_CACHE: dict[tuple[int, str, bool], _DeviceImages] = {}
+# One dataset on the device at a time; the entry keeps its ImageData alive, so that an id()
+# is never reused for other images while it is cached.
+_DEVICE_CACHE: dict[tuple[int, str, bool], tuple[ImageData, _DeviceImages]] = {}
 
 
 def _on_device(data: ImageData, device: torch.device, channels_last: bool) -> _DeviceImages:
     key = (id(data), str(device), channels_last)
-    if key not in _DEVICE_CACHE:
-        _DEVICE_CACHE.clear()  # one dataset on the device at a time
-        _DEVICE_CACHE[key] = _DeviceImages(data, device, channels_last)
-    return _DEVICE_CACHE[key]
+    cached = _DEVICE_CACHE.get(key)
+    if cached is None or cached[0] is not data:
+        _DEVICE_CACHE.clear()
+        cached = _DEVICE_CACHE[key] = (data, _DeviceImages(data, device, channels_last))
+    return cached[1]
 
 
 def train_scheme(
