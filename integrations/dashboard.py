@@ -173,8 +173,9 @@ def refresh(study: optuna.study.Study) -> tuple[int, bool]:
     trial has a decision).
     """
     dashboard = require_dashboard()
-    written = sum(_save_note(study, t) for t in study.get_trials(deepcopy=False))
-    decided = any("naap:decision" in t.user_attrs for t in study.get_trials(deepcopy=False))
+    trials = study.get_trials(deepcopy=False)
+    written = sum(_save_note(study, t) for t in trials)
+    decided = any("naap:decision" in t.user_attrs for t in trials)
     if decided:
         dashboard.save_plotly_graph_object(
             study, prediction_figure(study), graph_object_id=FIGURE_ID

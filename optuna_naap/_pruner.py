@@ -230,10 +230,11 @@ class NAAPPruner(BasePruner):
 
     # -- deciding ---------------------------------------------------------------------------
 
-    def _threshold(self, study: optuna.study.Study, sign: float) -> tuple[float, int, str]:
-        """The bar to reach (``sign`` -1 for a minimizing study), the count of known finals,
-        and, while there is no bar yet, why."""
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    def _threshold(
+        self, done: Sequence[optuna.trial.FrozenTrial], sign: float
+    ) -> tuple[float, int, str]:
+        """The bar to reach (``sign`` -1 for a minimizing study) given the study's COMPLETE
+        trials ``done``, the count of known finals, and, while there is no bar yet, why."""
         # ``values`` rather than ``value``: the property's checks cost more than the rest here.
         finals = np.array([t.values[0] for t in done if t.values], dtype="float64")
         finals = finals[np.isfinite(finals)]
@@ -269,9 +270,10 @@ class NAAPPruner(BasePruner):
         kth = len(known) - self._top_k  # the top_k-th best, counting from the best
         return sign * float(np.partition(known, kth)[kth]), len(known), ""
 
-    def _study_model(self, study: optuna.study.Study, step: int) -> StudyPredictor | str:
-        """The model learnt from the study's completed trials, refit as more complete."""
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    def _study_model(
+        self, study: optuna.study.Study, done: Sequence[optuna.trial.FrozenTrial], step: int
+    ) -> StudyPredictor | str:
+        """The model learnt from the study's COMPLETE trials ``done``, refit as more complete."""
         key = (study._study_id, step)
         fitted_on, model = self._study_models.get(key, (0, None))
         if model is not None and len(done) < fitted_on + self._refit_every:
@@ -282,9 +284,7 @@ class NAAPPruner(BasePruner):
         try:
             model = StudyPredictor(step, prior=prior).fit(done)
         except ValueError as exc:
-            if self._study_models.get(key):
-                return self._study_models[key][1]
-            return str(exc)
+            return model if model is not None else str(exc)  # keep the last good model
         self._study_models[key] = (len(done), model)
         return model
 
@@ -358,10 +358,12 @@ class NAAPPruner(BasePruner):
             decision.update(verdict="pruned", reason=f"non-finite value at step {epoch}")
             return
 
+        # Read once: both the learnt model and the threshold depend on the completed trials.
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         # The study's own model once it has learnt (it holds the NAAP-440 prior if any) ...
         learnt: StudyPredictor | str = "not learning at this step (learn_steps)"
         if epoch in self._learn_steps:
-            learnt = self._study_model(study, epoch)
+            learnt = self._study_model(study, done, epoch)
         if isinstance(learnt, StudyPredictor):
             predicted, spread = float(learnt.predict([trial])[0]), None
             residuals = learnt.cv_residuals_ if maximize else -learnt.cv_residuals_
@@ -396,7 +398,7 @@ class NAAPPruner(BasePruner):
             decision.update(predictor="naap440")
 
         sign = 1.0 if maximize else -1.0
-        threshold, known, waiting = self._threshold(study, sign)
+        threshold, known, waiting = self._threshold(done, sign)
         decision.update(predicted=predicted, std=spread, margin=margin, known_finals=known)
         if math.isnan(threshold):
             decision["reason"] = waiting

@@ -25,6 +25,19 @@ def _binaries() -> Path | None:
     return Path(initdb).resolve().parent if initdb else None
 
 
+def install_debian_package(name: str) -> bool:
+    """Install a Debian package where the test setup can (root, apt-get); whether it tried."""
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return False
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", name],
+        check=False,
+        capture_output=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+    return True
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now (for the tests' servers)."""
     with socket.socket() as s:
@@ -40,14 +53,7 @@ def postgres_server(folder: Path) -> Iterator[str]:
         yield own
         return
     bindir = _binaries()
-    if bindir is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        # The test setup installs the server itself where it can (Debian, as root).
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "postgresql"],
-            check=False,
-            capture_output=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
+    if bindir is None and install_debian_package("postgresql"):
         bindir = _binaries()
     if bindir is None:
         raise RuntimeError(

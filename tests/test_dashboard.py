@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
-from servers import free_port
+from servers import free_port, install_debian_package
 
 from optuna_naap import attach_schemes
 from optuna_naap.benchmark import FitContext, replay_study
@@ -79,13 +78,7 @@ def test_missing_extra_is_one_line(
 def chromium() -> str:
     """Debian's Chromium, installed by the test setup where it can be (root, apt-get)."""
     found = shutil.which("chromium")
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "chromium"],
-            check=False,
-            capture_output=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
+    if found is None and install_debian_package("chromium"):
         found = shutil.which("chromium")
     if found is None:
         pytest.fail("headless Chromium not found: install Debian's chromium package")
