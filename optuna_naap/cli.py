@@ -419,15 +419,12 @@ def _search(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view says it all
     # The storage first: it is the cheapest thing to get wrong.
-    try:
-        study = optuna.create_study(
-            storage=args.storage,
-            study_name=args.study_name,
-            direction="maximize",
-            load_if_exists=True,
-        )
-    except Exception as exc:  # any storage failure: one line, not a traceback
-        raise CommandError(f"cannot open the storage {args.storage!r}: {exc}") from exc
+    study = optuna.create_study(
+        storage=_open_storage(args.storage),
+        study_name=args.study_name,
+        direction="maximize",
+        load_if_exists=True,
+    )
     if study.direction != optuna.study.StudyDirection.MAXIMIZE or len(study.directions) != 1:
         raise CommandError(
             f"study {args.study_name!r} in {args.storage} is not a single maximized accuracy; "
