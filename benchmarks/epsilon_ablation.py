@@ -1,8 +1,9 @@
 """Does the zero-cost epsilon score help? Rank correlations and the 0-epoch predictor, with and
 without it.
 
-Run: ``python benchmarks/epsilon_ablation.py [--naap440 PATH]``. Epsilon is computed for the 440
-schemes on the grey-scale synthetic batch (no labels are used). Then NAAPPredictor(0) with and
+Run: ``python benchmarks/epsilon_ablation.py [--naap440 PATH] [--images CIFAR10_DIR]``. Epsilon
+is computed for the 440 schemes on the grey-scale synthetic batch, or on 64 CIFAR-10 training
+images with ``--images`` (no labels are used). Then NAAPPredictor(0) with and
 without an ``Epsilon`` feature: 10-fold cross-validation on the 400 training rows (folds of 40,
 violations of 780 pairs), and one evaluation on the official test split.
 """
@@ -19,8 +20,15 @@ import torch
 from scipy.stats import kendalltau, spearmanr
 from sklearn.model_selection import KFold
 
-from optuna_naap import NAAPPredictor, load_naap440, num_violations
-from optuna_naap._epsilon import DEFAULT_WEIGHTS, epsilon_batch, epsilon_score
+from optuna_naap import (
+    NAAPPredictor,
+    epsilon_batch,
+    epsilon_score,
+    load_cifar10,
+    load_naap440,
+    num_violations,
+)
+from optuna_naap._epsilon import DEFAULT_WEIGHTS
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
 
@@ -28,15 +36,17 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap44
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--naap440", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--images", type=Path, help="a CIFAR-10 folder (torchvision layout)")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
     frame = load_naap440(args.naap440)
-    batch = epsilon_batch(size=64)
+    batch = epsilon_batch(load_cifar10(args.images) if args.images else None, size=64)
     started = time.perf_counter()
     frame["Epsilon"] = [epsilon_score(json.loads(s), batch, DEFAULT_WEIGHTS) for s in frame.Scheme]
     per_scheme = (time.perf_counter() - started) / len(frame)
-    print(f"epsilon {DEFAULT_WEIGHTS}, grey batch of 64: {1000 * per_scheme:.1f} ms per scheme")
+    source = "CIFAR-10 batch" if args.images else "grey batch"
+    print(f"epsilon {DEFAULT_WEIGHTS}, {source} of 64: {1000 * per_scheme:.1f} ms per scheme")
     truth = frame.MaxAccuracy.to_numpy()
     for name, values in (("epsilon", frame.Epsilon), ("log NumParams", np.log(frame.NumParams))):
         rho, tau = spearmanr(values, truth)[0], kendalltau(values, truth)[0]

@@ -20,6 +20,7 @@ from optuna_naap._data import (
 )
 from optuna_naap._features import (
     CURVE_METRICS,
+    EPSILON_FEATURE,
     SCHEME_COLUMNS,
     SCHEME_COLUMNS_V2,
     build_features,
@@ -40,6 +41,7 @@ from optuna_naap._metrics import (
 )
 from optuna_naap._predictor import NAAPPredictor, PredictorFileError
 from optuna_naap._recipe import Recipe
+from optuna_naap._refine import OptionFitness, SpaceRefiner, option_fitness, trial_fitness
 from optuna_naap._sampler import NAAPSampler
 from optuna_naap._scheme import Block, Scheme, as_scheme, scheme_to_json, validate_scheme
 from optuna_naap._space import PositionChoices, SchemeSpace
@@ -50,14 +52,22 @@ from optuna_naap._trial import (
     record_scheme,
     report_epoch,
     scheme_params,
+    screen_scheme,
     suggest_scheme,
     trial_curve,
     trial_scheme,
 )
 
 if TYPE_CHECKING:
+    from optuna_naap._epsilon import (
+        add_epsilon,
+        choose_epsilon_weights,
+        epsilon_batch,
+        epsilon_score,
+    )
     from optuna_naap._net import SchemeNet
     from optuna_naap._objective import CIFAR10Objective, EpochResult, TrainingFailed, train_scheme
+    from optuna_naap._prescreen import SchemePrescreen
     from optuna_naap._pruner import DECISION_ATTR, NAAPPruner
     from optuna_naap._study_predictor import StudyPredictor
 
@@ -67,6 +77,7 @@ __all__ = [
     "CURVE_ATTR",
     "CURVE_METRICS",
     "DECISION_ATTR",
+    "EPSILON_FEATURE",
     "SCHEME_ATTR",
     "SCHEME_COLUMNS",
     "SCHEME_COLUMNS_V2",
@@ -79,20 +90,27 @@ __all__ = [
     "NAAPPredictor",
     "NAAPPruner",
     "NAAPSampler",
+    "OptionFitness",
     "PositionChoices",
     "PredictorFileError",
     "RankingScores",
     "Recipe",
     "Scheme",
     "SchemeNet",
+    "SchemePrescreen",
     "SchemeSpace",
+    "SpaceRefiner",
     "StudyPredictor",
     "TrainingFailed",
+    "add_epsilon",
     "as_scheme",
     "attach_schemes",
     "build_features",
+    "choose_epsilon_weights",
     "curve_columns",
     "default_cache_dir",
+    "epsilon_batch",
+    "epsilon_score",
     "fetch_naap440",
     "frame_to_study",
     "kendall_tau",
@@ -101,6 +119,7 @@ __all__ = [
     "mean_absolute_error",
     "monotonicity_score",
     "num_violations",
+    "option_fitness",
     "ranking_scores",
     "read_naap_csv",
     "record_scheme",
@@ -109,6 +128,7 @@ __all__ = [
     "scheme_features",
     "scheme_params",
     "scheme_to_json",
+    "screen_scheme",
     "spearman_rho",
     "study_to_frame",
     "suggest_scheme",
@@ -116,6 +136,7 @@ __all__ = [
     "train_scheme",
     "top_k_recall",
     "trial_curve",
+    "trial_fitness",
     "trial_scheme",
     "validate_frame",
     "validate_scheme",
@@ -131,6 +152,11 @@ _LAZY = {
     "NAAPPruner": "optuna_naap._pruner",
     "DECISION_ATTR": "optuna_naap._pruner",
     "StudyPredictor": "optuna_naap._study_predictor",
+    "SchemePrescreen": "optuna_naap._prescreen",
+    "add_epsilon": "optuna_naap._epsilon",
+    "choose_epsilon_weights": "optuna_naap._epsilon",
+    "epsilon_batch": "optuna_naap._epsilon",
+    "epsilon_score": "optuna_naap._epsilon",
 }
 
 

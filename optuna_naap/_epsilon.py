@@ -18,13 +18,22 @@ import numpy as np
 import torch
 from torch import nn
 
+from optuna_naap._features import EPSILON_FEATURE
 from optuna_naap._net import SchemeNet
 from optuna_naap._scheme import SchemeLike
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from optuna_naap._images import ImageData
 
-__all__ = ["choose_epsilon_weights", "epsilon_batch", "epsilon_score"]
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "add_epsilon",
+    "choose_epsilon_weights",
+    "epsilon_batch",
+    "epsilon_score",
+]
 
 #: The default pair: what choose_epsilon_weights picked on 60 NAAP-440 training schemes with
 #: the grey batch (docs/epsilon.md).
@@ -47,6 +56,11 @@ def epsilon_batch(data: ImageData | None = None, *, size: int = 64, seed: int = 
         grey = np.clip(level + noise, 0, 1).repeat(3, axis=1)
         images = torch.from_numpy(grey).float()
     return (images - 0.5) / 0.5
+
+
+def as_batch(images: ImageData | torch.Tensor | None) -> torch.Tensor:
+    """A batch as given, or :func:`epsilon_batch` of image data (grey-scale for ``None``)."""
+    return images if isinstance(images, torch.Tensor) else epsilon_batch(images)
 
 
 def _constant_outputs(model: nn.Module, batch: torch.Tensor, weight: float) -> np.ndarray:
@@ -128,3 +142,35 @@ def choose_epsilon_weights(
             best = (pair, undefined)
     assert best is not None
     return best
+
+
+def add_epsilon(
+    frame: pd.DataFrame,
+    images: ImageData | torch.Tensor | None = None,
+    *,
+    weights: Sequence[float] = DEFAULT_WEIGHTS,
+) -> pd.DataFrame:
+    """Return a copy of NAAP-440 rows with an ``Epsilon`` column, one score per ``Scheme``.
+
+    For fitting a :class:`~optuna_naap.NAAPPredictor` with ``extra_features=("Epsilon",)``;
+    ``images`` as :class:`~optuna_naap.ImageData` or a batch (default: the grey-scale batch).
+
+    Example:
+        .. code-block:: python
+
+            from optuna_naap import NAAPPredictor, add_epsilon, load_naap440
+
+            rows = add_epsilon(load_naap440("naap440v2.csv"))
+            predictor = NAAPPredictor(0, extra_features=("Epsilon",)).fit(rows)
+    """
+    import json
+
+    if "Scheme" not in frame.columns:
+        raise ValueError(
+            "the rows lack the Scheme column; load them with optuna_naap.load_naap440"
+        )
+    batch = as_batch(images)
+    scores = [epsilon_score(json.loads(s), batch, weights) for s in frame["Scheme"]]
+    out = frame.copy()
+    out[EPSILON_FEATURE] = scores
+    return out

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CURVE_METRICS",
+    "EPSILON_FEATURE",
     "SCHEME_COLUMNS",
     "SCHEME_COLUMNS_V2",
     "build_features",
@@ -47,6 +48,8 @@ SCHEME_COLUMNS = (
 SCHEME_COLUMNS_V2 = (*SCHEME_COLUMNS, "NumSkipConnections", "NumPartialRFLayers")
 #: Per-epoch curve columns, in CSV order: ``e{i}LossMean``, ``e{i}LossMedian``, ``e{i}Accuracy``.
 CURVE_METRICS = ("LossMean", "LossMedian", "Accuracy")
+#: Column (and trial user attribute) of the zero-cost epsilon score, an optional extra feature.
+EPSILON_FEATURE = "Epsilon"
 
 
 def scheme_features(scheme: SchemeLike) -> dict[str, int]:

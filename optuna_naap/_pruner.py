@@ -34,6 +34,74 @@ def default_decision_epochs(max_epochs: int) -> list[int]:
     return sorted({1, max(1, round(0.1 * max_epochs))})
 
 
+def check_bar_options(
+    *, top_k: int, top_fraction: float | None, n_startup_trials: int, confidence: float
+) -> None:
+    """Validate the options of :func:`known_finals_bar` and of the margin's quantile."""
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+        raise ValueError(f"top_k must be a positive integer, but got {top_k=}")
+    if top_fraction is not None and not (
+        isinstance(top_fraction, (int, float)) and 0 < top_fraction < 1
+    ):
+        raise ValueError(f"top_fraction must be in (0, 1) or None, but got {top_fraction=}")
+    if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
+        raise ValueError(
+            f"n_startup_trials must be a non-negative integer, but got {n_startup_trials=}"
+        )
+    if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
+        raise ValueError(f"confidence must be in [0, 1], but got {confidence=}")
+
+
+def bar_name(top_k: int, top_fraction: float | None) -> str:
+    """How decisions name the bar: ``top-20`` or ``top-5%``."""
+    return f"top-{100 * top_fraction:g}%" if top_fraction is not None else f"top-{top_k}"
+
+
+def margin_quantile(residuals: np.ndarray, confidence: float) -> float:
+    """The ``confidence`` quantile of out-of-fold errors (0 without any, or at confidence 0)."""
+    if not len(residuals) or confidence == 0:
+        return 0.0
+    return float(np.quantile(residuals, confidence))
+
+
+def known_finals_bar(
+    done: Sequence[optuna.trial.FrozenTrial],
+    sign: float,
+    *,
+    references: np.ndarray,
+    top_k: int,
+    top_fraction: float | None,
+    n_startup_trials: int,
+) -> tuple[float, int, str]:
+    """The bar a trial must be able to reach (``sign`` -1 for a minimizing study), given the
+    study's COMPLETE trials ``done`` and other known finals; the count of known finals; and,
+    while there is no bar yet, why (the bar is then NaN)."""
+    # ``values`` rather than ``value``: the property's checks cost more than the rest here.
+    finals = np.array([t.values[0] for t in done if t.values], dtype="float64")
+    finals = finals[np.isfinite(finals)]
+    known = sign * np.concatenate([references, finals])
+    if len(done) < n_startup_trials:
+        return (
+            math.nan,
+            len(known),
+            f"startup: {len(done)} of n_startup_trials={n_startup_trials} trials completed",
+        )
+    if top_fraction is not None:
+        needed = math.ceil(1 / top_fraction)
+        if len(known) < needed:
+            return (
+                math.nan,
+                len(known),
+                f"startup: {len(known)} known finals, {needed} needed for "
+                f"top_fraction={top_fraction:g}",
+            )
+        return sign * float(np.quantile(known, 1 - top_fraction)), len(known), ""
+    if len(known) < top_k:
+        return math.nan, len(known), f"startup: {len(known)} known finals, top_k={top_k} needed"
+    kth = len(known) - top_k  # the top_k-th best, counting from the best
+    return sign * float(np.partition(known, kth)[kth]), len(known), ""
+
+
 class NAAPPruner(BasePruner):
     """Prune a trial whose predicted final accuracy cannot reach the top of the known finals.
 
@@ -108,20 +176,14 @@ class NAAPPruner(BasePruner):
     ) -> None:
         if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs < 1:
             raise ValueError(f"max_epochs must be a positive integer, but got {max_epochs=}")
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-            raise ValueError(f"top_k must be a positive integer, but got {top_k=}")
-        if top_fraction is not None and not (
-            isinstance(top_fraction, (int, float)) and 0 < top_fraction < 1
-        ):
-            raise ValueError(f"top_fraction must be in (0, 1) or None, but got {top_fraction=}")
-        if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
-            raise ValueError(
-                f"n_startup_trials must be a non-negative integer, but got {n_startup_trials=}"
-            )
+        check_bar_options(
+            top_k=top_k,
+            top_fraction=top_fraction,
+            n_startup_trials=n_startup_trials,
+            confidence=confidence,
+        )
         if not isinstance(uncertainty, (int, float)) or not uncertainty >= 0:
             raise ValueError(f"uncertainty must be >= 0, but got {uncertainty=}")
-        if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
-            raise ValueError(f"confidence must be in [0, 1], but got {confidence=}")
         for name, value, low in (("min_trials", min_trials, 2), ("refit_every", refit_every, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}")
@@ -233,42 +295,14 @@ class NAAPPruner(BasePruner):
     def _threshold(
         self, done: Sequence[optuna.trial.FrozenTrial], sign: float
     ) -> tuple[float, int, str]:
-        """The bar to reach (``sign`` -1 for a minimizing study) given the study's COMPLETE
-        trials ``done``, the count of known finals, and, while there is no bar yet, why."""
-        # ``values`` rather than ``value``: the property's checks cost more than the rest here.
-        finals = np.array([t.values[0] for t in done if t.values], dtype="float64")
-        finals = finals[np.isfinite(finals)]
-        known = sign * np.concatenate([self._references, finals])
-        if len(done) < self._n_startup_trials:
-            return (
-                math.nan,
-                len(known),
-                (
-                    f"startup: {len(done)} of n_startup_trials={self._n_startup_trials} "
-                    "trials completed"
-                ),
-            )
-        if self._top_fraction is not None:
-            needed = math.ceil(1 / self._top_fraction)
-            if len(known) < needed:
-                return (
-                    math.nan,
-                    len(known),
-                    (
-                        f"startup: {len(known)} known finals, {needed} needed for "
-                        f"top_fraction={self._top_fraction:g}"
-                    ),
-                )
-            bar = float(np.quantile(known, 1 - self._top_fraction))
-            return sign * bar, len(known), ""
-        if len(known) < self._top_k:
-            return (
-                math.nan,
-                len(known),
-                (f"startup: {len(known)} known finals, top_k={self._top_k} needed"),
-            )
-        kth = len(known) - self._top_k  # the top_k-th best, counting from the best
-        return sign * float(np.partition(known, kth)[kth]), len(known), ""
+        return known_finals_bar(
+            done,
+            sign,
+            references=self._references,
+            top_k=self._top_k,
+            top_fraction=self._top_fraction,
+            n_startup_trials=self._n_startup_trials,
+        )
 
     def _study_model(
         self, study: optuna.study.Study, done: Sequence[optuna.trial.FrozenTrial], step: int
@@ -415,11 +449,7 @@ class NAAPPruner(BasePruner):
         )
 
     def _bar_name(self) -> str:
-        if self._top_fraction is not None:
-            return f"top-{100 * self._top_fraction:g}%"
-        return f"top-{self._top_k}"
+        return bar_name(self._top_k, self._top_fraction)
 
     def _quantile(self, residuals: np.ndarray) -> float:
-        if not len(residuals) or self._confidence == 0:
-            return 0.0
-        return float(np.quantile(residuals, self._confidence))
+        return margin_quantile(residuals, self._confidence)

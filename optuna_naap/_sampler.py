@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.distributions import BaseDistribution
@@ -13,7 +13,11 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_naap._space import SchemeSpace
-from optuna_naap._trial import EXHAUSTED_ATTR, scheme_params, trial_scheme
+from optuna_naap._trial import EXHAUSTED_ATTR, REFINED_SPACE_ATTR, scheme_params, trial_scheme
+
+if TYPE_CHECKING:
+    from optuna_naap._prescreen import SchemePrescreen
+    from optuna_naap._refine import SpaceRefiner
 
 __all__ = ["EXHAUSTED_ATTR", "PLANNED_ATTR", "NAAPSampler"]
 
@@ -72,6 +76,8 @@ class NAAPSampler(BaseSampler):
         *,
         exhaustive: bool = False,
         seed: int | None = None,
+        refine: SpaceRefiner | None = None,
+        prescreen: SchemePrescreen | None = None,
     ) -> None:
         if base_sampler is not None and not isinstance(base_sampler, BaseSampler):
             raise ValueError(
@@ -79,7 +85,17 @@ class NAAPSampler(BaseSampler):
             )
         if space is not None and not isinstance(space, SchemeSpace):
             raise ValueError(f"space must be a SchemeSpace, but got {type(space).__name__}")
+        if refine is not None and not hasattr(refine, "refine"):
+            raise ValueError(f"refine must be a SpaceRefiner, but got {type(refine).__name__}")
+        if refine is not None and exhaustive:
+            raise ValueError("refine needs sampled trials; an exhaustive sampler runs them all")
+        if prescreen is not None and not hasattr(prescreen, "decide"):
+            raise ValueError(
+                f"prescreen must be a SchemePrescreen, but got {type(prescreen).__name__}"
+            )
         self._base = base_sampler or optuna.samplers.TPESampler(seed=seed)
+        self._refiner = refine
+        self._prescreen = prescreen
         self._space = space or SchemeSpace()
         self._exhaustive = bool(exhaustive)
         self._schemes: list[list[dict[str, Any]]] | None = None
@@ -139,10 +155,38 @@ class NAAPSampler(BaseSampler):
             study.enqueue_trial(scheme_params(scheme, self._space), skip_if_exists=False)
         return len(missing)
 
+    # -- refinement and pre-screen -------------------------------------------------------------
+
+    def refined_space(self, study: optuna.study.Study) -> SchemeSpace | None:
+        """The space a new sampled trial of ``study`` would walk now (``None``: unrefined)."""
+        if self._refiner is None:
+            return None
+        trials = study.get_trials(deepcopy=False)
+        return self._refiner.refine(self._space, trials, direction=study.direction)
+
+    def screen(self, trial: optuna.trial.Trial, scheme: list[dict[str, Any]]) -> None:
+        """Pre-screen ``scheme`` for the live ``trial`` (:func:`~optuna_naap.screen_scheme`).
+
+        Raises:
+            optuna.TrialPruned: when the pre-screen says it cannot reach the top.
+        """
+        if self._prescreen is None:
+            return
+        decision = self._prescreen.decide(trial.study, trial, scheme)
+        if decision["verdict"] == "pruned":
+            raise optuna.TrialPruned(f"pre-screen: {decision['reason']}")
+
     # -- the sampler interface ----------------------------------------------------------------
 
     def before_trial(self, study: optuna.study.Study, trial: FrozenTrial) -> None:
         study._storage.set_trial_system_attr(trial._trial_id, "naap:space", self._space.to_json())
+        if self._refiner is not None and not trial.system_attrs.get("fixed_params"):
+            refined = self.refined_space(study)
+            if refined is not None:
+                # Read by suggest_scheme from the frozen trial the live trial holds.
+                data = refined.to_json()
+                study._storage.set_trial_system_attr(trial._trial_id, REFINED_SPACE_ATTR, data)
+                trial.system_attrs[REFINED_SPACE_ATTR] = data
         if self._exhaustive and not trial.system_attrs.get("fixed_params"):
             missing = self._missing(study)
             if not missing:

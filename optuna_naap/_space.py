@@ -342,6 +342,22 @@ class SchemeSpace:
             return False
         return True
 
+    def within(self, other: SchemeSpace) -> bool:
+        """Whether this space is a restriction of ``other``, so each of its schemes is one of
+        ``other``'s: fewer or equal positions, each position's choices among ``other``'s, a
+        depth range inside, and rules at least as strict."""
+        if len(self.positions) > len(other.positions) or self.min_depth < other.min_depth:
+            return False
+        if self.max_stages > other.max_stages or (
+            self.consecutive_strides and not other.consecutive_strides
+        ):
+            return False
+        for mine, theirs in zip(self.positions, other.positions, strict=False):
+            for attribute in ("kernel_sizes", "widths", "strides", "residuals"):
+                if not set(getattr(mine, attribute)) <= set(getattr(theirs, attribute)):
+                    return False
+        return True
+
     def to_json(self) -> dict[str, Any]:
         """Return the settings as JSON (the reference generator's ``SETTINGS`` layout)."""
         return {

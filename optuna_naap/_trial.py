@@ -24,6 +24,7 @@ __all__ = [
     "record_scheme",
     "report_epoch",
     "scheme_params",
+    "screen_scheme",
     "suggest_scheme",
     "trial_curve",
     "trial_scheme",
@@ -31,9 +32,12 @@ __all__ = [
 
 #: User attribute holding the trial's scheme (JSON list of blocks).
 SCHEME_ATTR = "naap:scheme"
-_ATTRIBUTES = ("kernel_size", "width", "stride", "residual")
+#: A block's attributes, in generation order.
+ATTRIBUTES = ("kernel_size", "width", "stride", "residual")
 #: User attribute set on a trial that started after an exhaustive NAAPSampler ran every scheme.
 EXHAUSTED_ATTR = "naap:space_exhausted"
+#: Trial system attribute with the refined space a NAAPSampler(refine=...) chose for a trial.
+REFINED_SPACE_ATTR = "naap:refined_space"
 #: User attribute holding the epochs' losses: ``{"1": [loss_mean, loss_median], ...}``.
 CURVE_ATTR = "naap:losses"
 
@@ -41,13 +45,15 @@ CURVE_ATTR = "naap:losses"
 def _param(position: int, name: str, choices: tuple[Any, ...], allowed: list[Any]) -> str:
     # Optuna fixes a categorical's choices per name: a restricted set gets a name of its own.
     base = f"naap_b{position}_{name}"
-    if list(choices) == allowed:
-        return base
+    return base if list(choices) == allowed else _param_name(base, allowed)
+
+
+def _param_name(base: str, allowed: list[Any]) -> str:
     return base + "_" + "_".join(str(v).lower() for v in allowed)
 
 
 def suggest_scheme(
-    trial: optuna.trial.Trial, space: SchemeSpace | None = None
+    trial: optuna.trial.Trial, space: SchemeSpace | None = None, *, screen: bool = True
 ) -> list[dict[str, Any]]:
     """Sample a valid scheme of ``space`` with define-by-run parameters and record it.
 
@@ -55,11 +61,19 @@ def suggest_scheme(
     residual (``naap_b{i}_kernel_size`` ...). Options that would break the space's rules
     (residual where shapes differ, too many strided blocks, a depth that cannot be completed)
     are never offered; where they are excluded the parameter is named after the allowed options,
-    since Optuna fixes a categorical's choices per name. Works with any sampler. A trial that an
-    exhaustive :class:`~optuna_naap.NAAPSampler` started after every scheme had run is pruned.
+    since Optuna fixes a categorical's choices per name. Works with any sampler.
+
+    With a :class:`~optuna_naap.NAAPSampler`: a trial that an exhaustive sampler started after
+    every scheme had run is pruned; with ``refine=`` the scheme comes from the refined space the
+    sampler chose for the trial (inside ``space``; refined parameters are named after their
+    fewer choices); with ``prescreen=`` the scheme is screened before it is returned and the
+    trial pruned if hopeless (``screen=False`` leaves that to :func:`screen_scheme`).
 
     Returns:
         The scheme in JSON form, also stored in the trial's ``naap:scheme`` user attribute.
+
+    Raises:
+        optuna.TrialPruned: when the space is exhausted or the pre-screen skips the scheme.
 
     Example:
         .. code-block:: python
@@ -77,19 +91,70 @@ def suggest_scheme(
         import optuna
 
         raise optuna.TrialPruned("every scheme of the space has run (exhaustive NAAPSampler)")
-    scheme = _walk(space or SchemeSpace(), trial.suggest_categorical)
+    space = space or SchemeSpace()
+    scheme = _walk(_refined_space(trial, space) or space, trial.suggest_categorical, names=space)
     trial.set_user_attr(SCHEME_ATTR, scheme)
+    if screen:
+        screen_scheme(trial, scheme)
     return scheme
 
 
-def _walk(space: SchemeSpace, choose: Callable[[str, list[Any]], Any]) -> list[dict[str, Any]]:
+def _refined_space(trial: optuna.trial.Trial, space: SchemeSpace) -> SchemeSpace | None:
+    # The sampler annotates the frozen trial the live one reads (see NAAPSampler.before_trial).
+    frozen = getattr(trial, "_cached_frozen_trial", None)
+    data = frozen.system_attrs.get(REFINED_SPACE_ATTR) if frozen is not None else None
+    if data is None:
+        return None
+    refined = SchemeSpace.from_json(data)
+    if not refined.within(space):
+        import warnings
+
+        warnings.warn(
+            "the sampler's refined space is not inside the objective's space (give NAAPSampler "
+            "the space the objective samples); sampling the objective's space",
+            stacklevel=3,
+        )
+        return None
+    return refined
+
+
+def screen_scheme(trial: optuna.trial.Trial, scheme: SchemeLike) -> None:
+    """Ask the study's :class:`~optuna_naap.NAAPSampler` pre-screen about ``scheme``.
+
+    A no-op unless the sampler has a ``prescreen``; for objectives that pick the scheme to
+    train themselves (a replay, an enqueued list) after ``suggest_scheme(trial, screen=False)``.
+
+    Raises:
+        optuna.TrialPruned: when the pre-screen says the scheme cannot reach the top.
+    """
+    screen = getattr(getattr(trial, "study", None), "sampler", None)
+    screen = getattr(screen, "screen", None)
+    if screen is not None:
+        screen(trial, scheme_to_json(scheme))
+
+
+def _walk(
+    space: SchemeSpace,
+    choose: Callable[[str, list[Any]], Any],
+    *,
+    names: SchemeSpace | None = None,
+) -> list[dict[str, Any]]:
     """Build a scheme option by option, asking ``choose(param_name, allowed)`` where there is
-    a choice: the one place that decides suggest_scheme's parameter names and choices."""
+    a choice: the one place that decides suggest_scheme's parameter names and choices.
+
+    Parameter names follow the choices of ``names`` (default ``space``), the space the study
+    samples, so that a refined space inside it gets names of its own where choices differ."""
+    names = names or space
     depths = space.feasible_depths()
-    depth = depths[0] if len(depths) == 1 else int(choose("naap_depth", depths))
+    if len(depths) == 1:
+        depth = depths[0]
+    else:
+        all_depths = names.feasible_depths()
+        name = "naap_depth" if depths == all_depths else _param_name("naap_depth", depths)
+        depth = int(choose(name, depths))
     prefix: list[Block] = []
     for position in range(depth):
-        choices = space.positions[position]
+        choices = names.positions[position]
         values: dict[str, Any] = {}
         for name, options in (
             ("kernel_size", choices.kernel_sizes),
@@ -133,7 +198,7 @@ def _params_and_distributions(
             value: Any = len(wanted)
         else:
             position, attribute = name[len("naap_b") :].split("_", 1)
-            key = next(a for a in _ATTRIBUTES if attribute == a or attribute.startswith(a + "_"))
+            key = next(a for a in ATTRIBUTES if attribute == a or attribute.startswith(a + "_"))
             value = wanted[int(position)][key]
         params[name] = value
         distributions[name] = CategoricalDistribution(allowed)

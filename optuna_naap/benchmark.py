@@ -45,7 +45,13 @@ from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._pruner import NAAPPruner, default_decision_epochs
 from optuna_naap._scheme import scheme_to_json
 from optuna_naap._space import SchemeSpace
-from optuna_naap._trial import record_scheme, report_epoch, suggest_scheme
+from optuna_naap._trial import (
+    ATTRIBUTES,
+    record_scheme,
+    report_epoch,
+    screen_scheme,
+    suggest_scheme,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +74,6 @@ __all__ = [
 #: User attribute with the NAAP-440 ModelId a replayed trial ran.
 MODEL_ATTR = "naap:model_id"
 _SAMPLERS = ("random", "tpe")
-_ATTRIBUTES = ("kernel_size", "width", "stride", "residual")
 
 
 class BenchmarkError(ValueError):
@@ -113,13 +118,13 @@ class EarlyTopKPruner(BasePruner):
 
 
 def _scheme_key(scheme: list[dict[str, Any]]) -> tuple[tuple[Any, ...], ...]:
-    return tuple(tuple(block[a] for a in _ATTRIBUTES) for block in scheme)
+    return tuple(tuple(block[a] for a in ATTRIBUTES) for block in scheme)
 
 
 def _distance(a: tuple[tuple[Any, ...], ...], b: tuple[tuple[Any, ...], ...]) -> int:
     """Options that differ, position by position (a missing block differs in all four)."""
     common = sum(x != y for p, q in zip(a, b, strict=False) for x, y in zip(p, q, strict=True))
-    return common + len(_ATTRIBUTES) * abs(len(a) - len(b))
+    return common + len(ATTRIBUTES) * abs(len(a) - len(b))
 
 
 class ReplayObjective:
@@ -182,9 +187,11 @@ class ReplayObjective:
         return best
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
-        index = self._pick(suggest_scheme(trial, self.space))
+        index = self._pick(suggest_scheme(trial, self.space, screen=False))
         record_scheme(trial, self._schemes[index])
         trial.set_user_attr(MODEL_ATTR, int(self.pool["ModelId"].iloc[index]))
+        # A NAAPSampler pre-screen judges the scheme that is replayed, not the proposal.
+        screen_scheme(trial, self._schemes[index])
         for epoch in range(1, self.max_epochs + 1):
             report_epoch(
                 trial,
@@ -213,6 +220,7 @@ class ReplayResult:
     recall: float
     wall_s: float
     best: float
+    first_top10: float = math.nan
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -307,7 +315,7 @@ def replay_study(
     pool: pd.DataFrame,
     pruner: BasePruner,
     *,
-    sampler: str = "random",
+    sampler: str | optuna.samplers.BaseSampler = "random",
     seed: int = 0,
     max_epochs: int | None = None,
     name: str = "",
@@ -317,18 +325,28 @@ def replay_study(
 ) -> ReplayResult:
     """Replay every scheme of ``pool`` once and return the study's figures.
 
-    The study is in memory unless ``storage`` (and ``study_name``) say where to keep it, for
-    example to browse the replay in optuna-dashboard.
+    ``sampler`` is ``"random"``, ``"tpe"`` (seeded with ``seed``) or any Optuna sampler, for
+    example a :class:`~optuna_naap.NAAPSampler` with ``refine=`` or ``prescreen=``. The study
+    is in memory unless ``storage`` (and ``study_name``) say where to keep it, for example to
+    browse the replay in optuna-dashboard. ``first_top10`` of the result is the number of
+    trials run until the first of the pool's 10 best schemes completed (NaN if none did).
     """
-    if sampler not in _SAMPLERS:
-        raise BenchmarkError(f"sampler must be one of {', '.join(_SAMPLERS)}, but got {sampler!r}")
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        sampler_object, sampler = sampler, type(sampler).__name__
+    elif sampler in _SAMPLERS:
+        sampler_object = _make_sampler(sampler, seed)
+    else:
+        raise BenchmarkError(
+            f"sampler must be one of {', '.join(_SAMPLERS)} or an Optuna sampler, "
+            f"but got {sampler!r}"
+        )
     objective = ReplayObjective(pool, max_epochs=max_epochs, seed=seed)
     # A fixed name: HyperbandPruner assigns brackets by hashing the study name.
     study = optuna.create_study(
         storage=storage,
         study_name=study_name or f"replay-{name or type(pruner).__name__}-{sampler}-{fold}-{seed}",
         direction="maximize",
-        sampler=_make_sampler(sampler, seed),
+        sampler=sampler_object,
         pruner=pruner,
     )
     started = time.perf_counter()
@@ -341,6 +359,9 @@ def replay_study(
     best = max((t.value for t in complete if t.value is not None), default=math.nan)
     top = set(objective.pool.nlargest(10, "MaxAccuracy")["ModelId"].astype(int))
     finished = {int(t.user_attrs[MODEL_ATTR]) for t in complete}
+    first_top10 = next(
+        (t.number + 1 for t in complete if int(t.user_attrs[MODEL_ATTR]) in top), math.nan
+    )
     return ReplayResult(
         pruner=name or type(pruner).__name__,
         sampler=sampler,
@@ -353,6 +374,7 @@ def replay_study(
         recall=len(top & finished) / len(top),
         wall_s=wall,
         best=best,
+        first_top10=float(first_top10),
     )
 
 
@@ -484,9 +506,15 @@ def summarize(results: Sequence[ReplayResult]) -> list[dict[str, Any]]:
                 "recall": float(np.mean([r.recall for r in rows])),
                 "min_recall": float(np.min([r.recall for r in rows])),
                 "wall_s": float(np.mean([r.wall_s for r in rows])),
+                "first_top10": _mean_finite([r.first_top10 for r in rows]),
             }
         )
     return summary
+
+
+def _mean_finite(values: Sequence[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan
 
 
 def pareto_front(summary: Sequence[Mapping[str, Any]]) -> list[bool]:

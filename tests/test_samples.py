@@ -54,3 +54,11 @@ def test_dashboard_sample(naap440_dir: Path, tmp_path: Path) -> None:
 def test_build_dataset_sample_with_workers(postgres_url: str, workers: int) -> None:
     out = run("build_dataset.py", "--storage", postgres_url, "--workers", str(workers))
     assert out.strip().splitlines()[-1].startswith("16 schemes of 16 built; best accuracy ")
+
+
+def test_refine_and_prescreen_sample(naap440_dir: Path) -> None:
+    csv = str(naap440_dir / "naap440v2.csv")
+    out = run("refine_and_prescreen.py", "--fast", "--naap440", csv)
+    lines = [line for line in out.splitlines() if "first top-10 scheme" in line]
+    assert len(lines) == 3, out
+    assert "replaying 220 schemes" in out
