@@ -139,6 +139,16 @@ def _parser() -> argparse.ArgumentParser:
         "--exhaustive", action="store_true", help="train every scheme of the space once"
     )
     search.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    search.add_argument(
+        "--refine",
+        action="store_true",
+        help="refine the space to the fittest options from the 20th trial on (SpaceRefiner)",
+    )
+    search.add_argument(
+        "--prescreen",
+        action="store_true",
+        help="skip schemes a 0-epoch predictor rates hopeless, before training (SchemePrescreen)",
+    )
 
     build = commands.add_parser(
         "build-dataset",
@@ -436,6 +446,13 @@ def _search(args: argparse.Namespace) -> int:
         else load_cifar10(args.data_root, download=args.download)
     )
     pruner_name = args.pruner or ("naap" if args.data == "cifar10" else "median")
+    loaded: list[Any] = []
+
+    def naap_rows() -> Any:  # NAAP-440, read (or downloaded) once for the pruner and pre-screen
+        if not loaded:
+            loaded.append(load_naap440(args.naap440))
+        return loaded[0]
+
     if pruner_name == "none":
         study.pruner = optuna.pruners.NopPruner()
     elif pruner_name == "median":
@@ -444,7 +461,7 @@ def _search(args: argparse.Namespace) -> int:
     elif args.predictor:
         study.pruner = NAAPPruner(NAAPPredictor.load(args.predictor), max_epochs=recipe.epochs)
     else:
-        frame = load_naap440(args.naap440)
+        frame = naap_rows()
         epochs = default_decision_epochs(recipe.epochs)
         console.print(f"fitting NAAPPredictors for epochs {epochs} on {len(frame)} NAAP-440 rows")
         study.pruner = NAAPPruner.from_frame(
@@ -455,7 +472,21 @@ def _search(args: argparse.Namespace) -> int:
         if args.sampler == "random"
         else optuna.samplers.TPESampler(seed=args.seed)
     )
-    sampler = NAAPSampler(base, exhaustive=args.exhaustive)
+    if args.refine and args.exhaustive:
+        raise CommandError("--refine samples schemes; --exhaustive runs them all: choose one")
+    prescreen = None
+    if args.prescreen:
+        from optuna_naap._prescreen import SchemePrescreen
+
+        frame = naap_rows()
+        console.print(f"fitting the pre-screen's NAAPPredictor(0) on {len(frame)} NAAP-440 rows")
+        prescreen = SchemePrescreen.from_frame(frame)
+    refiner = None
+    if args.refine:
+        from optuna_naap._refine import SpaceRefiner
+
+        refiner = SpaceRefiner()
+    sampler = NAAPSampler(base, exhaustive=args.exhaustive, refine=refiner, prescreen=prescreen)
     study.sampler = sampler
     n_trials = args.n_trials or (None if args.exhaustive else 20)
     if args.exhaustive:
@@ -465,6 +496,8 @@ def _search(args: argparse.Namespace) -> int:
     console.print(
         f"study {args.study_name!r} in {args.storage}: {len(study.trials)} trials so far; "
         f"{data.name} data, {recipe.epochs} epochs per trial on {device}, pruner {pruner_name}"
+        + (", refined space" if refiner else "")
+        + (", pre-screen" if prescreen else "")
     )
     objective = CIFAR10Objective(data, recipe, device)
     callbacks = []

@@ -54,6 +54,18 @@ def test_search_with_naap_pruner_from_the_csv(
     assert all(d["epoch"] == 1 and d["predictor"] == "naap440" for d in decisions)
 
 
+def test_search_with_prescreen_and_refinement(tmp_path: Path, naap440_dir: Path) -> None:
+    args = search(tmp_path, "--n-trials", "3", "--pruner", "none", "--refine", "--prescreen")
+    assert main([*args, "--naap440", str(naap440_dir / "naap440v2.csv")]) == 0
+    study = optuna.load_study(study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}")
+    decisions = [t.user_attrs["naap:decision"] for t in study.trials]
+    assert len(decisions) == 3
+    assert all(d["epoch"] == 0 and d["predictor"] == "naap440 pre-screen" for d in decisions)
+    for trial, decision in zip(study.trials, decisions, strict=True):
+        trained = bool(trial.intermediate_values)
+        assert trained == (decision["verdict"] == "kept")
+
+
 def test_search_exhaustive_on_a_fresh_study(tmp_path: Path) -> None:
     assert main(search(tmp_path, "--exhaustive", "--n-trials", "3", "--pruner", "none")) == 0
     study = optuna.load_study(study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}")
@@ -71,6 +83,7 @@ def test_search_exhaustive_on_a_fresh_study(tmp_path: Path) -> None:
         (["--storage", "nosuchdb://x"], "cannot open the storage 'nosuchdb://x'"),
         (["--data", "cifar10", "--data-root", "/nonexistent"], "CIFAR-10 not found"),
         (["--pruner", "naap", "--predictor", "/nonexistent.json"], "no predictor file at"),
+        (["--refine", "--exhaustive"], "--refine samples schemes; --exhaustive runs them all"),
     ],
 )
 def test_bad_input_is_one_line(
