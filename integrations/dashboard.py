@@ -65,8 +65,13 @@ def decision_note(trial: optuna.trial.FrozenTrial) -> str | None:
     if not isinstance(decision, dict):
         return None
     verdict = str(decision.get("verdict", "?"))
+    title = (
+        f"NAAPSampler pre-screen: {verdict} before training"
+        if decision.get("epoch") == 0
+        else f"NAAPPruner: {verdict} at epoch {decision.get('epoch')}"
+    )
     lines = [
-        f"## NAAPPruner: {verdict} at epoch {decision.get('epoch')}",
+        f"## {title}",
         "",
         str(decision.get("reason", "")),
         "",

@@ -154,3 +154,20 @@ def test_dashboard_in_headless_chromium(chromium: str, dashboard: str, tmp_path:
         "--window-size=1400,1000",
     )
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
+
+
+@pytest.mark.parametrize(
+    ("epoch", "title"),
+    [
+        (0, "## NAAPSampler pre-screen: pruned before training"),
+        (9, "## NAAPPruner: pruned at epoch 9"),
+    ],
+)
+def test_note_names_who_decided(epoch: int, title: str) -> None:
+    decision = {"epoch": epoch, "verdict": "pruned", "reason": "r", "predicted": 0.5}
+    trial = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.PRUNED, user_attrs={"naap:decision": decision}
+    )
+    note = decision_note(trial)
+    assert note is not None and note.splitlines()[0] == title
+    assert "| predicted | 0.5000 |" in note
