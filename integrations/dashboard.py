@@ -197,9 +197,19 @@ class DashboardCallback:
     Example:
         .. code-block:: python
 
+            import optuna
             from optuna_naap.integrations.dashboard import DashboardCallback
 
-            study.optimize(objective, n_trials=100, callbacks=[DashboardCallback()])
+            def objective(trial):
+                return trial.suggest_float("x", 0, 1)
+
+            study = optuna.create_study(
+                storage="sqlite:///dashboard-example.db",
+                study_name="example",
+                direction="maximize",
+                load_if_exists=True,
+            )
+            study.optimize(objective, n_trials=3, callbacks=[DashboardCallback()])
     """
 
     def __init__(self, every: int = 10) -> None:

@@ -46,7 +46,7 @@ class Recipe:
             from optuna_naap import Recipe
 
             recipe = Recipe()
-            assert [recipe.lr_at(e) for e in (1, 2, 3, 4)] == [0.1, 0.01, 0.001, 0.1]
+            assert [round(recipe.lr_at(e), 9) for e in (1, 2, 3, 4)] == [0.1, 0.01, 0.001, 0.1]
     """
 
     epochs: int = 90

@@ -57,7 +57,14 @@ class StudyPredictor:
             import optuna
             from optuna_naap import StudyPredictor
 
-            study = optuna.load_study(study_name="mine", storage="sqlite:///mine.db")
+            def objective(trial):
+                x = trial.suggest_float("x", -3, 3)
+                for step in range(1, 11):
+                    trial.report(-(x**2) * step / 10, step)
+                return -(x**2)
+
+            study = optuna.create_study(direction="maximize")
+            study.optimize(objective, n_trials=30)
             done = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
             predictor = StudyPredictor(step=5).fit(done)
             predicted_finals = predictor.predict(done)
