@@ -20,6 +20,7 @@ from optuna_naap._pruner import (
     check_bar_options,
     known_finals_bar,
     margin_quantile,
+    new_decision,
 )
 
 if TYPE_CHECKING:
@@ -152,17 +153,7 @@ class SchemePrescreen:
         self, study: optuna.study.Study, trial: optuna.trial.Trial, scheme: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """Decide on ``scheme`` for the live ``trial``, record the decision, return it."""
-        decision: dict[str, Any] = {
-            "epoch": 0,
-            "predictor": "naap440 pre-screen",
-            "predicted": None,
-            "std": None,
-            "margin": None,
-            "threshold": None,
-            "known_finals": None,
-            "verdict": "kept",
-            "reason": "",
-        }
+        decision = new_decision(0, "naap440 pre-screen")
         self._decide(study, trial, scheme, decision)
         trial.set_user_attr(DECISION_ATTR, decision)
         for key in ("epoch", "predicted", "threshold", "verdict"):

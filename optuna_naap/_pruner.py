@@ -52,6 +52,21 @@ def check_bar_options(
         raise ValueError(f"confidence must be in [0, 1], but got {confidence=}")
 
 
+def new_decision(epoch: int, predictor: str | None = None) -> dict[str, Any]:
+    """A decision record before deciding: kept, nothing predicted yet."""
+    return {
+        "epoch": epoch,
+        "predictor": predictor,
+        "predicted": None,
+        "std": None,
+        "margin": None,
+        "threshold": None,
+        "known_finals": None,
+        "verdict": "kept",
+        "reason": "",
+    }
+
+
 def bar_name(top_k: int, top_fraction: float | None) -> str:
     """How decisions name the bar: ``top-20`` or ``top-5%``."""
     return f"top-{100 * top_fraction:g}%" if top_fraction is not None else f"top-{top_k}"
@@ -364,17 +379,7 @@ class NAAPPruner(BasePruner):
         if isinstance(previous, dict) and previous.get("epoch") == epoch:
             return bool(previous.get("verdict") == "pruned")  # asked twice: same answer
 
-        decision: dict[str, Any] = {
-            "epoch": epoch,
-            "predictor": None,
-            "predicted": None,
-            "std": None,
-            "margin": None,
-            "threshold": None,
-            "known_finals": None,
-            "verdict": "kept",
-            "reason": "",
-        }
+        decision = new_decision(epoch)
         self._decide(study, trial, epoch, decision)
         self._record(study, trial, decision)
         return decision["verdict"] == "pruned"

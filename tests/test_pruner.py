@@ -14,7 +14,6 @@ from optuna_naap import (
     DECISION_ATTR,
     NAAPPredictor,
     NAAPPruner,
-    attach_schemes,
     record_scheme,
     report_epoch,
 )
@@ -24,8 +23,8 @@ FAST = {"iterations": 80, "learning_rate": 0.2, "n_models": 1, "thread_count": 2
 
 
 @pytest.fixture(scope="module")
-def frame(naap440_v2: pd.DataFrame) -> pd.DataFrame:
-    return attach_schemes(naap440_v2)
+def frame(naap440_frame: pd.DataFrame) -> pd.DataFrame:
+    return naap440_frame
 
 
 @pytest.fixture(scope="module")
