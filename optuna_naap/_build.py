@@ -13,6 +13,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from optuna_naap._interrupt import interrupt_outside_storage
 from optuna_naap._recipe import Recipe
 from optuna_naap._space import SchemeSpace
 
@@ -169,7 +170,8 @@ def run_build_worker(
             study.enqueue_trial(trial.params, skip_if_exists=False)
             raise
 
-    study.optimize(requeue_interrupted, n_trials=None, gc_after_trial=True)
+    with interrupt_outside_storage():
+        study.optimize(requeue_interrupted, n_trials=None, gc_after_trial=True)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from optuna_naap._interrupt import interrupt_outside_storage
 from optuna_naap._objective import CIFAR10Objective, EpochResult
 
 __all__ = ["SearchView", "describe_best", "run_search"]
@@ -107,9 +108,12 @@ def run_search(
         screen.update(view.render(progress))
 
     objective.on_epoch = on_epoch
-    with Live(
-        view.render(progress), console=console, refresh_per_second=4, transient=not live
-    ) as screen:
+    with (
+        interrupt_outside_storage(),
+        Live(
+            view.render(progress), console=console, refresh_per_second=4, transient=not live
+        ) as screen,
+    ):
         study.optimize(
             objective,
             n_trials=n_trials,

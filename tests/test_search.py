@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -125,3 +126,32 @@ def test_ctrl_c_leaves_the_storage_consistent(tmp_path: Path) -> None:
     trials = optuna.load_study(study_name="naap-search", storage=url).trials
     assert trials and all(t.state != optuna.trial.TrialState.RUNNING for t in trials)
     assert os.path.getsize(tmp_path / "nas.db") > 0
+
+
+def test_ctrl_c_never_cuts_a_storage_call_in_half() -> None:
+    from optuna_naap._interrupt import interrupt_outside_storage
+
+    # A function that runs as if it were database-driver code, and gets a SIGINT mid-way.
+    driver: dict[str, Any] = {"__name__": "sqlalchemy.fake_driver", "os": os, "signal": signal}
+    driver["time"] = time
+    exec(
+        "def write():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    end = time.monotonic() + 0.3\n"
+        "    while time.monotonic() < end:\n"
+        "        pass\n"
+        "    return 'written'\n",
+        driver,
+    )
+    done: list[str] = []
+    started = time.monotonic()
+    with interrupt_outside_storage(), pytest.raises(KeyboardInterrupt):
+        done.append(driver["write"]())  # finishes despite the SIGINT
+        time.sleep(5)  # the SIGINT, sent again, lands here
+    assert done == ["written"]
+    assert time.monotonic() - started < 2
+    # Outside storage code it interrupts at once; the previous handler is back afterwards.
+    with interrupt_outside_storage(), pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

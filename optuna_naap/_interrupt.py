@@ -1,0 +1,43 @@
+"""Ctrl-C that never cuts a storage write in half (the search and the dataset workers)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["interrupt_outside_storage"]
+
+# Code that a Ctrl-C must not cut in half: a storage write left half done can leave a pooled
+# connection locked, and Optuna then hangs marking the trial FAIL.
+_STORAGE_MODULES = ("sqlalchemy", "optuna.storages", "optuna.study._tell", "sqlite3", "psycopg2")
+
+
+@contextlib.contextmanager
+def interrupt_outside_storage(delay: float = 0.05) -> Iterator[None]:
+    """Deliver Ctrl-C (SIGINT) as KeyboardInterrupt, but never inside a storage call.
+
+    A SIGINT that arrives while the main thread is inside Optuna's storage or its database
+    driver is sent again ``delay`` seconds later, until it lands outside. A no-op outside the
+    main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        while frame is not None:
+            if str(frame.f_globals.get("__name__", "")).startswith(_STORAGE_MODULES):
+                threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+                return
+            frame = frame.f_back
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
