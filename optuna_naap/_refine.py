@@ -68,10 +68,20 @@ def option_fitness(trials: optuna.study.Study | Iterable[FrozenTrial]) -> list[O
     """
     if hasattr(trials, "get_trials"):
         trials = trials.get_trials(deepcopy=False)
+    return _option_fitness(_scored(trials))
+
+
+# A trial with its fitness and its scheme, each read once.
+_Scored = tuple[FrozenTrial, "float | None", "list[dict[str, Any]] | None"]
+
+
+def _scored(trials: Iterable[FrozenTrial]) -> list[_Scored]:
+    return [(t, trial_fitness(t), trial_scheme(t)) for t in trials]
+
+
+def _option_fitness(scored: list[_Scored]) -> list[OptionFitness]:
     sums: dict[tuple[int | None, str, Any], list[float]] = {}
-    for trial in trials:
-        fitness = trial_fitness(trial)
-        scheme = trial_scheme(trial) if fitness is not None else None
+    for _, fitness, scheme in scored:
         if scheme is None or fitness is None:
             continue
         keys: list[tuple[int | None, str, Any]] = [(None, "depth", len(scheme))]
@@ -163,17 +173,18 @@ class SpaceRefiner:
         self.min_schemes = min_schemes
 
     def _reference(
-        self, trials: list[FrozenTrial], space: SchemeSpace, sign: float
+        self, scored: list[_Scored], space: SchemeSpace, sign: float
     ) -> list[dict[str, Any]] | None:
         if self.reference != "best":
             scheme = self.reference if isinstance(self.reference, list) else None
             return scheme if scheme is not None and space.contains(scheme) else None
         done = [
-            t for t in trials if t.state == TrialState.COMPLETE and trial_fitness(t) is not None
+            (fitness, scheme)
+            for trial, fitness, scheme in scored
+            if trial.state == TrialState.COMPLETE and fitness is not None and scheme is not None
         ]
-        for trial in sorted(done, key=lambda t: -sign * (trial_fitness(t) or 0.0)):
-            scheme = trial_scheme(trial)
-            if scheme is not None and space.contains(scheme):
+        for _, scheme in sorted(done, key=lambda d: -sign * d[0]):
+            if space.contains(scheme):
                 return scheme
         return None
 
@@ -187,12 +198,12 @@ class SpaceRefiner:
         """The refined space given the study's ``trials`` (all of them: those running count as
         run), or ``None`` before ``after_trials`` of them have a fitness, or when nothing is
         dropped in the end."""
-        trials = list(trials)
-        if sum(trial_fitness(t) is not None for t in trials) < self.after_trials:
+        scored = _scored(trials)
+        if sum(fitness is not None for _, fitness, _ in scored) < self.after_trials:
             return None
         sign = 1.0 if direction == StudyDirection.MAXIMIZE else -1.0
-        table = {(e.position, e.attribute, e.value): e for e in option_fitness(trials)}
-        reference = self._reference(trials, space, sign)
+        table = {(e.position, e.attribute, e.value): e for e in _option_fitness(scored)}
+        reference = self._reference(scored, space, sign)
 
         # Per (position, attribute) and depth: the kept options; the dropped, fittest first.
         kept: dict[tuple[int | None, str], list[Any]] = {}
@@ -226,7 +237,7 @@ class SpaceRefiner:
         if not dropped:
             return None
         dropped.sort(key=lambda d: -d[0])
-        run = {json.dumps(s, sort_keys=True) for t in trials if (s := trial_scheme(t))}
+        run = {json.dumps(scheme, sort_keys=True) for _, _, scheme in scored if scheme}
         while dropped:
             refined = _build(space, kept)
             if refined is not None and _holds_unrun(refined, run, self.min_schemes):
