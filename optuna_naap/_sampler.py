@@ -93,6 +93,8 @@ class NAAPSampler(BaseSampler):
             raise ValueError(
                 f"prescreen must be a SchemePrescreen, but got {type(prescreen).__name__}"
             )
+        if prescreen is not None and exhaustive:
+            raise ValueError("prescreen skips schemes; an exhaustive sampler trains them all")
         self._base = base_sampler or optuna.samplers.TPESampler(seed=seed)
         self._refiner = refine
         self._prescreen = prescreen

@@ -472,8 +472,9 @@ def _search(args: argparse.Namespace) -> int:
         if args.sampler == "random"
         else optuna.samplers.TPESampler(seed=args.seed)
     )
-    if args.refine and args.exhaustive:
-        raise CommandError("--refine samples schemes; --exhaustive runs them all: choose one")
+    for flag in ("refine", "prescreen"):
+        if getattr(args, flag) and args.exhaustive:
+            raise CommandError(f"--{flag} skips schemes; --exhaustive runs them all: choose one")
     prescreen = None
     if args.prescreen:
         from optuna_naap._prescreen import SchemePrescreen

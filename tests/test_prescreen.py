@@ -125,6 +125,11 @@ def test_needs_a_fitted_zero_epoch_predictor(frame: pd.DataFrame) -> None:
         NAAPSampler(prescreen=nine)  # type: ignore[arg-type]
 
 
+def test_prescreen_and_exhaustive_do_not_mix(zero: NAAPPredictor) -> None:
+    with pytest.raises(ValueError, match="exhaustive sampler trains them all"):
+        NAAPSampler(prescreen=SchemePrescreen(zero), exhaustive=True)
+
+
 def test_epsilon_feature_is_computed_for_the_trial(frame: pd.DataFrame) -> None:
     rows = add_epsilon(frame[frame.IsTest == 0].head(80))
     assert rows["Epsilon"].notna().all()

@@ -84,7 +84,8 @@ def test_search_exhaustive_on_a_fresh_study(tmp_path: Path) -> None:
         (["--storage", "nosuchdb://x"], "cannot open the storage 'nosuchdb://x'"),
         (["--data", "cifar10", "--data-root", "/nonexistent"], "CIFAR-10 not found"),
         (["--pruner", "naap", "--predictor", "/nonexistent.json"], "no predictor file at"),
-        (["--refine", "--exhaustive"], "--refine samples schemes; --exhaustive runs them all"),
+        (["--refine", "--exhaustive"], "--refine skips schemes; --exhaustive runs them all"),
+        (["--prescreen", "--exhaustive"], "--prescreen skips schemes; --exhaustive runs them"),
     ],
 )
 def test_bad_input_is_one_line(
