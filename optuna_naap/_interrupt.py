@@ -22,9 +22,12 @@ def interrupt_outside_storage(delay: float = 0.05) -> Iterator[None]:
 
     A SIGINT that arrives while the main thread is inside Optuna's storage or its database
     driver is sent again ``delay`` seconds later, until it lands outside. A no-op outside the
-    main thread.
+    main thread, and where SIGINT is ignored (a process started in the background).
     """
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
         yield
         return
 

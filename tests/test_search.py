@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,15 @@ def test_ctrl_c_leaves_the_storage_consistent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'nas.db'}"
     command = [sys.executable, "-m", "optuna_naap.cli", *search(tmp_path, "--n-trials", "50")]
     command[command.index("2")] = "40"  # long trials: interrupted in the middle of one
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as in a terminal, even where pytest runs in the background with SIGINT ignored
+        # (a child inherits that, and Python then keeps ignoring it).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         time.sleep(0.5)
@@ -129,7 +138,17 @@ def test_ctrl_c_leaves_the_storage_consistent(tmp_path: Path) -> None:
     assert os.path.getsize(tmp_path / "nas.db") > 0
 
 
-def test_ctrl_c_never_cuts_a_storage_call_in_half() -> None:
+@pytest.fixture
+def sigint_interrupts() -> Iterator[None]:
+    """SIGINT raising KeyboardInterrupt, as in a terminal (CI may start pytest ignoring it)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_never_cuts_a_storage_call_in_half(sigint_interrupts: None) -> None:
     from optuna_naap._interrupt import interrupt_outside_storage
 
     # A function that runs as if it were database-driver code, and gets a SIGINT mid-way.
@@ -156,3 +175,16 @@ def test_ctrl_c_never_cuts_a_storage_call_in_half() -> None:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(5)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_ignored_sigint_stays_ignored() -> None:
+    from optuna_naap._interrupt import interrupt_outside_storage
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupt_outside_storage():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)  # nothing happens
+            time.sleep(0.2)
+    finally:
+        signal.signal(signal.SIGINT, before)
