@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,7 +11,7 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from optuna_naap._features import EPSILON_FEATURE, scheme_features
+from optuna_naap._features import EPSILON_FEATURE
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._pruner import (
     DECISION_ATTR,
@@ -21,6 +20,7 @@ from optuna_naap._pruner import (
     known_finals_bar,
     margin_quantile,
     new_decision,
+    scheme_row,
 )
 
 if TYPE_CHECKING:
@@ -170,18 +170,15 @@ class SchemePrescreen:
         if len(study.directions) > 1 or study.direction != StudyDirection.MAXIMIZE:
             decision["reason"] = "the pre-screen predicts accuracy: it screens maximizing studies"
             return
-        row: dict[str, Any] = dict(scheme_features(scheme))
-        for name in self.predictor.extra_features:
-            value = trial.user_attrs.get(name)
-            if name == EPSILON_FEATURE and value is None:
-                value = self._epsilon(scheme)
-                trial.set_user_attr(EPSILON_FEATURE, value)
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                decision["reason"] = f"the predictor needs the user attribute {name!r} (a number)"
-                return
-            row[name] = float(value)
-        if self.predictor.uses_schemes_:
-            row["Scheme"] = json.dumps(scheme)
+        if (
+            EPSILON_FEATURE in self.predictor.extra_features
+            and trial.user_attrs.get(EPSILON_FEATURE) is None
+        ):
+            trial.set_user_attr(EPSILON_FEATURE, self._epsilon(scheme))
+        row = scheme_row(self.predictor, scheme, trial.user_attrs)
+        if isinstance(row, str):
+            decision["reason"] = row
+            return
         import pandas as pd
 
         mean, std = self.predictor.predict_with_uncertainty(pd.DataFrame([row]))

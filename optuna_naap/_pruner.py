@@ -52,6 +52,24 @@ def check_bar_options(
         raise ValueError(f"confidence must be in [0, 1], but got {confidence=}")
 
 
+def scheme_row(
+    predictor: NAAPPredictor, scheme: list[dict[str, Any]], user_attrs: Mapping[str, Any]
+) -> dict[str, Any] | str:
+    """A trial's scheme columns for ``predictor`` (no curve), or why there are none.
+
+    Extra features (a zero-cost score, ...) come from the trial's user attributes.
+    """
+    row: dict[str, Any] = dict(scheme_features(scheme))
+    for name in predictor.extra_features:
+        value = user_attrs.get(name)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"the predictor needs the user attribute {name!r} (a number)"
+        row[name] = float(value)
+    if predictor.uses_schemes_:
+        row["Scheme"] = json.dumps(scheme)
+    return row
+
+
 def new_decision(epoch: int, predictor: str | None = None) -> dict[str, Any]:
     """A decision record before deciding: kept, nothing predicted yet."""
     return {
@@ -345,16 +363,9 @@ class NAAPPruner(BasePruner):
         scheme = trial_scheme(trial)
         if scheme is None:
             return "no valid scheme recorded (use suggest_scheme or record_scheme)"
-        row: dict[str, Any] = dict(scheme_features(scheme))
-        for name in predictor.extra_features:
-            # Extra features (a zero-cost score, ...) come from the trial's user attributes.
-            value = trial.user_attrs.get(name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                return f"the predictor needs the user attribute {name!r} (a number)"
-            row[name] = float(value)
-        if predictor.uses_schemes_:
-            row["Scheme"] = json.dumps(scheme)
-        row.update(curve)
+        row = scheme_row(predictor, scheme, trial.user_attrs)
+        if isinstance(row, dict):
+            row.update(curve)
         return row
 
     def _record(

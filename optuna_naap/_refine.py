@@ -10,7 +10,6 @@ result is a smaller :class:`~optuna_naap.SchemeSpace` inside the original one.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_naap._scheme import SchemeLike, scheme_to_json
+from optuna_naap._scheme import SchemeLike, scheme_key, scheme_to_json
 from optuna_naap._space import PositionChoices, SchemeSpace
 from optuna_naap._trial import ATTRIBUTES, trial_scheme
 
@@ -237,7 +236,7 @@ class SpaceRefiner:
         if not dropped:
             return None
         dropped.sort(key=lambda d: -d[0])
-        run = {json.dumps(scheme, sort_keys=True) for _, _, scheme in scored if scheme}
+        run = {scheme_key(scheme) for _, _, scheme in scored if scheme}
         while dropped:
             refined = _build(space, kept)
             if refined is not None and _holds_unrun(refined, run, self.min_schemes):
@@ -251,11 +250,7 @@ class SpaceRefiner:
 
 def _holds_unrun(space: SchemeSpace, run: set[str], count: int) -> bool:
     """Whether ``space`` holds at least ``count`` schemes whose keys are not in ``run``."""
-    fresh = (
-        s
-        for s in space.iter_schemes()
-        if json.dumps([b.to_json() for b in s], sort_keys=True) not in run
-    )
+    fresh = (s for s in space.iter_schemes() if scheme_key([b.to_json() for b in s]) not in run)
     return sum(1 for _ in itertools.islice(fresh, count)) >= count
 
 

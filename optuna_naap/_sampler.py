@@ -12,6 +12,7 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
+from optuna_naap._scheme import scheme_key
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import EXHAUSTED_ATTR, REFINED_SPACE_ATTR, scheme_params, trial_scheme
 
@@ -25,10 +26,6 @@ __all__ = ["EXHAUSTED_ATTR", "PLANNED_ATTR", "NAAPSampler"]
 PLANNED_ATTR = "naap:planned_scheme"
 #: Failed attempts after which an exhaustive sampler stops retrying a scheme.
 _MAX_FAILURES = 2
-
-
-def _key(scheme: Sequence[dict[str, Any]]) -> str:
-    return json.dumps(list(scheme), sort_keys=True)
 
 
 class NAAPSampler(BaseSampler):
@@ -126,7 +123,7 @@ class NAAPSampler(BaseSampler):
                 scheme = self._from_params(fixed)
             if scheme is None:
                 continue
-            key = _key(scheme)
+            key = scheme_key(scheme)
             if trial.state == TrialState.FAIL:
                 failures[key] = failures.get(key, 0) + 1
             else:
@@ -134,7 +131,7 @@ class NAAPSampler(BaseSampler):
         return [
             s
             for s in self._all_schemes()
-            if _key(s) not in held and failures.get(_key(s), 0) < _MAX_FAILURES
+            if scheme_key(s) not in held and failures.get(scheme_key(s), 0) < _MAX_FAILURES
         ]
 
     def _from_params(self, params: dict[str, Any]) -> list[dict[str, Any]] | None:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Block", "Scheme", "SchemeLike", "as_scheme", "scheme_to_json", "validate_scheme"]
+__all__ = [
+    "Block",
+    "Scheme",
+    "SchemeLike",
+    "as_scheme",
+    "scheme_key",
+    "scheme_to_json",
+    "validate_scheme",
+]
 
 _BLOCK_KEYS = ("kernel_size", "width", "stride", "residual")
 
@@ -136,3 +145,8 @@ def as_scheme(scheme: SchemeLike) -> Scheme:
 def scheme_to_json(scheme: SchemeLike) -> list[dict[str, Any]]:
     """Return ``scheme`` in the JSON form of ``generated_schemes.json`` (validated)."""
     return [block.to_json() for block in validate_scheme(scheme)]
+
+
+def scheme_key(scheme: Sequence[Mapping[str, Any]]) -> str:
+    """A hashable key of a scheme in JSON form (equal schemes, equal keys)."""
+    return json.dumps(list(scheme), sort_keys=True)
