@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from optuna_naap import NAAPPredictor, NAAPSampler, SchemePrescreen, load_naap440
+from optuna_naap import DECISION_ATTR, NAAPPredictor, NAAPSampler, SchemePrescreen, load_naap440
 from optuna_naap.benchmark import FitContext, ReplayResult, replay_study, summarize
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
@@ -90,7 +90,7 @@ def main() -> None:
             results.append(result)
             study = optuna.load_study(study_name="prescreen", storage=storage)
             skipped = sum(
-                t.user_attrs.get("naap:epoch") == 0 and not t.intermediate_values
+                t.user_attrs.get(DECISION_ATTR, {}).get("epoch") == 0 and not t.intermediate_values
                 for t in study.trials
             )
             screened.setdefault(name, []).append(skipped / len(study.trials))

@@ -1,9 +1,14 @@
 """How long NAAPPruner's decision takes: median ``should_prune`` with 1000 finished trials.
 
-Run: ``python benchmarks/pruner_speed.py [--naap440 PATH]``. Fits the default predictor for epoch 9
-on NAAP-440's training rows, fills an in-memory study with 1000 COMPLETE trials, then times
-``trial.should_prune()`` for trials replaying test-split curves: at the decision epoch (where the
-predictor runs) and at the other epochs (where the pruner only looks at the step).
+Run: ``python benchmarks/pruner_speed.py [--naap440 PATH]``. Two parts:
+
+* NAAP-440 mode: fits the default predictor for epoch 9 on NAAP-440's training rows, fills an
+  in-memory study with 1000 COMPLETE trials, then times ``trial.should_prune()`` for trials
+  replaying test-split curves: at the decision epoch (where the predictor runs) and at the other
+  epochs (where the pruner only looks at the step).
+* Generic mode (``NAAPPruner()``, no NAAP scheme): 1000 COMPLETE trials with three params and
+  30-step curves, then every step of 200 new trials; the learnt model's refits are timed apart
+  (they happen when the study has grown by 25%, not at every decision).
 """
 
 from __future__ import annotations
@@ -79,6 +84,70 @@ def main() -> None:
     print(
         f"should_prune at other epochs:       median {1000 * statistics.median(other):.3f} ms, "
         f"p90 {ms(other, 0.9):.3f} ms"
+    )
+
+    generic(args.finished, args.decisions)
+
+
+def generic(finished: int, decisions: int) -> None:
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    from optuna_naap import StudyLearner
+
+    rng = np.random.default_rng(0)
+    distributions = {
+        "lr": FloatDistribution(1e-4, 1.0, log=True),
+        "dropout": FloatDistribution(0.0, 0.5),
+        "optimizer": CategoricalDistribution(["sgd", "adam", None]),
+    }
+
+    def curve(ceiling: float) -> dict[int, float]:
+        speed = rng.uniform(2, 10)
+        return {s: ceiling * (1 - np.exp(-(s + 1) / speed)) for s in range(30)}
+
+    learner = StudyLearner()
+    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(learn=learner))
+    trials = []
+    for _ in range(finished):
+        ceiling = float(rng.uniform(0.5, 0.95))
+        params = {
+            "lr": float(10 ** rng.uniform(-4, 0)),
+            "dropout": float(rng.uniform(0, 0.5)),
+            "optimizer": ["sgd", "adam", None][int(rng.integers(3))],
+        }
+        trials.append(
+            optuna.trial.create_trial(
+                params=params,
+                distributions=distributions,
+                value=ceiling,
+                intermediate_values=curve(ceiling),
+            )
+        )
+    study.add_trials(trials)
+    times: list[float] = []
+    refits: list[float] = []
+    for _ in range(decisions):
+        trial = study.ask(distributions)
+        values = curve(float(rng.uniform(0.5, 0.95)))
+        pruned = False
+        for step, value in values.items():
+            trial.report(float(value), step)
+            fitted = learner._state(study).fit_seconds
+            started = time.perf_counter()
+            pruned = trial.should_prune()
+            spent = time.perf_counter() - started
+            refit = learner._state(study).fit_seconds - fitted
+            (refits if refit > 0 else times).append(spent)
+            if pruned:
+                break
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED) if pruned else study.tell(
+            trial, float(list(values.values())[-1])
+        )
+    print(f"generic mode, NAAPPruner(): {finished} finished trials, {decisions} new trials")
+    print(
+        f"should_prune: median {1000 * statistics.median(times):.2f} ms, "
+        f"p90 {1000 * float(np.quantile(times, 0.9)):.2f} ms over {len(times)} calls; "
+        f"{len(refits)} call(s) refit the model: {', '.join(f'{r:.2f} s' for r in refits)}"
     )
 
 

@@ -35,7 +35,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from optuna_naap import NAAPSampler, SpaceRefiner, load_naap440
-from optuna_naap.benchmark import MODEL_ATTR, FitContext, ReplayObjective
+from optuna_naap._record import REFINED_SPACE_ATTR
+from optuna_naap.benchmark import MODEL_ID_ATTR, FitContext, ReplayObjective
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
 BUDGETS = (50, 100)
@@ -65,7 +66,7 @@ def replay(
     best_so_far, best, first_top10, first_best = [], -math.inf, math.nan, math.nan
     for trial in study.trials:
         if trial.state == optuna.trial.TrialState.COMPLETE:
-            model = int(trial.user_attrs[MODEL_ATTR])
+            model = int(trial.user_attrs[MODEL_ID_ATTR])
             best = max(best, float(trial.value))
             if model in top10 and math.isnan(first_top10):
                 first_top10 = trial.number + 1
@@ -74,11 +75,11 @@ def replay(
         best_so_far.append(pool_best - best if best > -math.inf else math.nan)
     epochs = sum(len(t.intermediate_values) for t in study.trials)
     complete = {
-        int(t.user_attrs[MODEL_ATTR])
+        int(t.user_attrs[MODEL_ID_ATTR])
         for t in study.trials
         if t.state == optuna.trial.TrialState.COMPLETE
     }
-    refined = sum(1 for t in study.trials if "naap:refined_space" in t.system_attrs)
+    refined = sum(1 for t in study.trials if REFINED_SPACE_ATTR in t.system_attrs)
     return {
         "to_top10": first_top10,
         "to_best": first_best,

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import TrialState
 
+from optuna_naap._record import DECISION_ATTR, NOTED_ATTR
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -33,7 +35,7 @@ __all__ = [
 
 #: The figure's id in the study: saving again replaces it.
 FIGURE_ID = "naap-predicted-vs-actual"
-_NOTED_ATTR = "naap:noted_decision"
+_NOTED_ATTR = NOTED_ATTR
 _INSTALL = 'optuna-dashboard is not installed: pip install "optuna-naap[dashboard]"'
 
 
@@ -61,7 +63,7 @@ class _TrialRef:
 
 def decision_note(trial: optuna.trial.FrozenTrial) -> str | None:
     """Markdown explaining the pruner's last decision on ``trial``, or None without one."""
-    decision = trial.user_attrs.get("naap:decision")
+    decision = trial.user_attrs.get(DECISION_ATTR)
     if not isinstance(decision, dict):
         return None
     verdict = str(decision.get("verdict", "?"))
@@ -113,7 +115,7 @@ def prediction_figure(study: optuna.study.Study) -> go.Figure:
     done_text: list[str] = []
     pruned_text: list[str] = []
     for trial in study.get_trials(deepcopy=False):
-        decision = trial.user_attrs.get("naap:decision")
+        decision = trial.user_attrs.get(DECISION_ATTR)
         if not isinstance(decision, dict):
             continue
         predicted = decision.get("predicted")
@@ -180,7 +182,7 @@ def refresh(study: optuna.study.Study) -> tuple[int, bool]:
     dashboard = require_dashboard()
     trials = study.get_trials(deepcopy=False)
     written = sum(_save_note(study, t) for t in trials)
-    decided = any("naap:decision" in t.user_attrs for t in trials)
+    decided = any(DECISION_ATTR in t.user_attrs for t in trials)
     if decided:
         dashboard.save_plotly_graph_object(
             study, prediction_figure(study), graph_object_id=FIGURE_ID

@@ -41,6 +41,7 @@ from optuna_naap._metrics import (
 )
 from optuna_naap._predictor import NAAPPredictor, PredictorFileError
 from optuna_naap._recipe import Recipe
+from optuna_naap._record import DECISION_ATTR
 from optuna_naap._refine import OptionFitness, SpaceRefiner, option_fitness, trial_fitness
 from optuna_naap._sampler import NAAPSampler
 from optuna_naap._scheme import Block, Scheme, as_scheme, scheme_to_json, validate_scheme
@@ -65,10 +66,11 @@ if TYPE_CHECKING:
         epsilon_batch,
         epsilon_score,
     )
+    from optuna_naap._learner import StudyLearner
     from optuna_naap._net import SchemeNet
     from optuna_naap._objective import CIFAR10Objective, EpochResult, TrainingFailed, train_scheme
     from optuna_naap._prescreen import SchemePrescreen
-    from optuna_naap._pruner import DECISION_ATTR, NAAPPruner
+    from optuna_naap._pruner import NAAPPruner
     from optuna_naap._study_predictor import StudyPredictor
 
 __version__ = "0.1.0"
@@ -100,6 +102,7 @@ __all__ = [
     "SchemePrescreen",
     "SchemeSpace",
     "SpaceRefiner",
+    "StudyLearner",
     "StudyPredictor",
     "TrainingFailed",
     "add_epsilon",
@@ -150,7 +153,7 @@ _LAZY = {
     "TrainingFailed": "optuna_naap._objective",
     "train_scheme": "optuna_naap._objective",
     "NAAPPruner": "optuna_naap._pruner",
-    "DECISION_ATTR": "optuna_naap._pruner",
+    "StudyLearner": "optuna_naap._learner",
     "StudyPredictor": "optuna_naap._study_predictor",
     "SchemePrescreen": "optuna_naap._prescreen",
     "add_epsilon": "optuna_naap._epsilon",

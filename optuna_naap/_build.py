@@ -15,14 +15,10 @@ from optuna.trial import TrialState
 
 from optuna_naap._interrupt import interrupt_outside_storage
 from optuna_naap._recipe import Recipe
+from optuna_naap._record import BUILD_ATTR, QUEUED_ATTR, SCHEME_ATTR
 from optuna_naap._space import SchemeSpace
 
 __all__ = ["DataSpec", "BuildCounts", "build_counts", "open_build_study", "run_build_worker"]
-
-#: Study system attribute: the whole space was queued (set once, by the creating process).
-QUEUED_ATTR = "naap:queued"
-#: Study system attribute: the space, recipe and data of the build (JSON).
-BUILD_ATTR = "naap:build"
 
 
 @dataclass(frozen=True)
@@ -195,7 +191,7 @@ def build_counts(study: optuna.study.Study, total: int) -> BuildCounts:
     """Count the build's trials by state (schemes completed, not trials)."""
     trials = study.get_trials(deepcopy=False)
     complete = {
-        json.dumps(t.user_attrs.get("naap:scheme"), sort_keys=True)
+        json.dumps(t.user_attrs.get(SCHEME_ATTR), sort_keys=True)
         for t in trials
         if t.state == TrialState.COMPLETE
     }

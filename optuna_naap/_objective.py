@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from optuna_naap._images import ImageData
 from optuna_naap._net import SchemeNet
 from optuna_naap._recipe import Recipe
+from optuna_naap._record import DEVICE_ATTR, FAILURE_ATTR, RECIPE_ATTR
 from optuna_naap._scheme import SchemeLike, scheme_to_json
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import report_epoch, suggest_scheme, trial_scheme
@@ -27,9 +28,6 @@ __all__ = [
     "resolve_device",
     "train_scheme",
 ]
-
-#: User attribute with the reason a trial failed (non-finite loss, out of memory).
-FAILURE_ATTR = "naap:failure"
 
 
 class TrainingFailed(RuntimeError):
@@ -253,8 +251,8 @@ class CIFAR10Objective:
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
         scheme = trial_scheme(trial) or suggest_scheme(trial, self.space)  # type: ignore[arg-type]
-        trial.set_user_attr("naap:recipe", self.recipe.to_json())
-        trial.set_user_attr("naap:device", str(self.device))
+        trial.set_user_attr(RECIPE_ATTR, self.recipe.to_json())
+        trial.set_user_attr(DEVICE_ATTR, str(self.device))
         pruned: list[int] = []
 
         def on_epoch(result: EpochResult) -> bool:

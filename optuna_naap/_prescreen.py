@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 from optuna.study import StudyDirection
-from optuna.trial import TrialState
 
 from optuna_naap._features import EPSILON_FEATURE
 from optuna_naap._predictor import NAAPPredictor
-from optuna_naap._pruner import (
-    DECISION_ATTR,
-    bar_name,
-    check_bar_options,
-    known_finals_bar,
-    margin_quantile,
-    new_decision,
-    scheme_row,
-)
+from optuna_naap._pruner import check_bar_options, judge_scheme_row, margin_quantile, scheme_row
+from optuna_naap._record import new_decision, record_decision
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -153,11 +144,9 @@ class SchemePrescreen:
         self, study: optuna.study.Study, trial: optuna.trial.Trial, scheme: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """Decide on ``scheme`` for the live ``trial``, record the decision, return it."""
-        decision = new_decision(0, "naap440 pre-screen")
+        decision = new_decision(0, "naap440 pre-screen", trial=trial)
         self._decide(study, trial, scheme, decision)
-        trial.set_user_attr(DECISION_ATTR, decision)
-        for key in ("epoch", "predicted", "threshold", "verdict"):
-            trial.set_user_attr(f"naap:{key}", decision[key])
+        record_decision(study._storage, trial._trial_id, decision)
         return decision
 
     def _decide(
@@ -179,31 +168,16 @@ class SchemePrescreen:
         if isinstance(row, str):
             decision["reason"] = row
             return
-        import pandas as pd
-
-        mean, std = self.predictor.predict_with_uncertainty(pd.DataFrame([row]))
-        predicted = float(mean[0])
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        threshold, known, waiting = known_finals_bar(
-            done,
-            1.0,
+        judge_scheme_row(
+            decision,
+            study,
+            self.predictor,
+            row,
+            margin=self._margin,
+            uncertainty=0.0,
             references=self._references,
             top_k=self.top_k,
             top_fraction=self.top_fraction,
             n_startup_trials=self.n_startup_trials,
-        )
-        decision.update(
-            predicted=predicted, std=float(std[0]), margin=self._margin, known_finals=known
-        )
-        if math.isnan(threshold):
-            decision["reason"] = waiting
-            return
-        reach = predicted + self._margin
-        hopeless = reach < threshold
-        bar = bar_name(self.top_k, self.top_fraction)
-        decision.update(threshold=threshold, verdict="pruned" if hopeless else "kept")
-        decision["reason"] = (
-            f"before training: predicted final {predicted:.4f} + margin {self._margin:.4f} = "
-            f"{reach:.4f} {'cannot reach' if hopeless else 'can reach'} the {bar} threshold "
-            f"{threshold:.4f} of {known} known finals"
+            prefix="before training: ",
         )

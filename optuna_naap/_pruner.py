@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,17 +16,22 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from optuna_naap._features import scheme_features
+from optuna_naap._learner import StudyLearner
 from optuna_naap._predictor import NAAPPredictor
-from optuna_naap._study_predictor import StudyPredictor
+from optuna_naap._record import (
+    CURVE_ATTR,
+    DECISION_ATTR,
+    bound_decision,
+    keep_rule,
+    new_decision,
+    record_decision,
+)
 from optuna_naap._trial import trial_curve, trial_scheme
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DECISION_ATTR", "NAAPPruner", "default_decision_epochs"]
-
-#: User attribute with the whole decision (JSON); the flat ``naap:*`` ones are for sorting.
-DECISION_ATTR = "naap:decision"
 
 
 def default_decision_epochs(max_epochs: int) -> list[int]:
@@ -68,21 +74,6 @@ def scheme_row(
     if predictor.uses_schemes_:
         row["Scheme"] = json.dumps(scheme)
     return row
-
-
-def new_decision(epoch: int, predictor: str | None = None) -> dict[str, Any]:
-    """A decision record before deciding: kept, nothing predicted yet."""
-    return {
-        "epoch": epoch,
-        "predictor": predictor,
-        "predicted": None,
-        "std": None,
-        "margin": None,
-        "threshold": None,
-        "known_finals": None,
-        "verdict": "kept",
-        "reason": "",
-    }
 
 
 def bar_name(top_k: int, top_fraction: float | None) -> str:
@@ -135,48 +126,181 @@ def known_finals_bar(
     return sign * float(np.partition(known, kth)[kth]), len(known), ""
 
 
+def judge_scheme_row(
+    decision: dict[str, Any],
+    study: optuna.study.Study,
+    predictor: NAAPPredictor,
+    row: dict[str, Any],
+    *,
+    margin: float,
+    uncertainty: float,
+    references: np.ndarray,
+    top_k: int,
+    top_fraction: float | None,
+    n_startup_trials: int,
+    prefix: str = "",
+) -> None:
+    """Judge a scheme's predictor row against the known finals of a maximizing ``study``: the
+    NAAP-440 decision that the pruner and the pre-screen share. Fills ``decision``."""
+    import pandas as pd
+
+    mean, std = predictor.predict_with_uncertainty(pd.DataFrame([row]))
+    predicted, spread = float(mean[0]), float(std[0])
+    margin = margin + uncertainty * spread
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    threshold, known, waiting = known_finals_bar(
+        done,
+        1.0,
+        references=references,
+        top_k=top_k,
+        top_fraction=top_fraction,
+        n_startup_trials=n_startup_trials,
+    )
+    decision.update(predicted=predicted, std=spread, margin=margin, known_finals=known)
+    if math.isnan(threshold):
+        decision["reason"] = waiting
+        return
+    keep_rule(
+        decision,
+        predicted=predicted,
+        margin=margin,
+        threshold=threshold,
+        maximize=True,
+        bar=bar_name(top_k, top_fraction),
+        known=known,
+        prefix=prefix,
+    )
+
+
+class _SchemeRule:
+    """NAAPPruner's NAAP-440 core: judge a recorded scheme and its curve at decision epochs with
+    fitted NAAPPredictors, against the top of the known finals."""
+
+    def __init__(
+        self,
+        predictors: dict[int, NAAPPredictor],
+        *,
+        top_k: int,
+        top_fraction: float | None,
+        n_startup_trials: int,
+        confidence: float,
+        uncertainty: float,
+        references: np.ndarray,
+    ) -> None:
+        self.predictors = dict(sorted(predictors.items()))
+        self.top_k = top_k
+        self.top_fraction = top_fraction
+        self.n_startup_trials = n_startup_trials
+        self.uncertainty = uncertainty
+        self.references = references
+        # How far above its prediction a scheme can plausibly end: a quantile of the
+        # predictor's out-of-fold errors (0 where it was fit on too few rows to measure them).
+        self.margins = {
+            epoch: margin_quantile(getattr(model, "cv_residuals_", np.empty(0)), confidence)
+            for epoch, model in self.predictors.items()
+        }
+
+    def covers(self, trial: optuna.trial.FrozenTrial) -> bool:
+        """Whether this rule judges ``trial``: a recorded scheme and report_epoch's losses."""
+        return CURVE_ATTR in trial.user_attrs and trial_scheme(trial) is not None
+
+    def decide(
+        self,
+        study: optuna.study.Study,
+        trial: optuna.trial.FrozenTrial,
+        bound: dict[str, Any] | None,
+    ) -> dict[str, Any] | None:
+        step = trial.last_step
+        due = [e for e in self.predictors if step is not None and e <= step]
+        # The latest decision epoch reached and not yet judged (should_prune may skip epochs).
+        if not due or (bound is not None and (bound.get("epoch") or -1) >= due[-1]):
+            return None
+        epoch = due[-1]
+        decision = new_decision(epoch, trial=trial)
+        value = trial.intermediate_values.get(epoch, math.nan)
+        if value is None or not math.isfinite(value):
+            decision.update(verdict="pruned", reason=f"non-finite value at step {epoch}")
+            return decision
+        row = self._row(trial, epoch)
+        if isinstance(row, str):
+            decision["reason"] = row
+            return decision
+        decision["predictor"] = "naap440"
+        judge_scheme_row(
+            decision,
+            study,
+            self.predictors[epoch],
+            row,
+            margin=self.margins[epoch],
+            uncertainty=self.uncertainty,
+            references=self.references,
+            top_k=self.top_k,
+            top_fraction=self.top_fraction,
+            n_startup_trials=self.n_startup_trials,
+        )
+        return decision
+
+    def _row(self, trial: optuna.trial.FrozenTrial, epoch: int) -> dict[str, Any] | str:
+        curve = trial_curve(trial, epoch)
+        if curve is None:
+            return f"no complete curve for epochs 1..{epoch} (use report_epoch)"
+        scheme = trial_scheme(trial)
+        if scheme is None:
+            return "no valid scheme recorded (use suggest_scheme or record_scheme)"
+        row = scheme_row(self.predictors[epoch], scheme, trial.user_attrs)
+        if isinstance(row, dict):
+            row.update(curve)
+        return row
+
+
 class NAAPPruner(BasePruner):
-    """Prune a trial whose predicted final accuracy cannot reach the top of the known finals.
+    """Prune a trial whose predicted final value cannot reach the top of the study.
 
-    At each decision epoch (:meth:`from_frame`'s default: epoch 1 and 10% of ``max_epochs``,
-    so epochs 1 and 9 of 90) the pruner builds the trial's row (its recorded scheme and the
-    curve reported with :func:`~optuna_naap.report_epoch`), asks the predictor fitted for that
-    epoch for the final accuracy, adds a margin, and compares the sum with the ``top_k``-th best
-    known final: the values of the study's COMPLETE trials plus ``reference_values`` (for
-    example the finals of the rows the predictor was fit on). Below it, the trial is pruned.
-    With ``top_fraction`` instead, the bar is that quantile of the known finals (0.05: the best
-    5%). Until ``top_k`` finals (or, with ``top_fraction``, 1 / top_fraction of them) are known,
-    and until ``n_startup_trials`` of the study's own trials have completed, nothing is pruned.
+    ``NAAPPruner()`` is a drop-in pruner for any Optuna objective that reports intermediate
+    values (any step numbering from 0 or 1, any interval, gaps, out of order; maximize or
+    minimize). It judges each trial in one of two ways:
 
-    The margin is how far above its prediction a scheme can plausibly end: the ``confidence``
-    quantile of the predictor's cross-validated errors (``cv_residuals_``, true minus predicted
-    on its fit rows), plus ``uncertainty`` times the predictor's spread for this trial
-    (:meth:`~optuna_naap.NAAPPredictor.predict_with_uncertainty`). The defaults (``top_k=20``,
-    ``confidence=0.9``, decisions at epochs 1 and 9) were chosen by replaying the NAAP-440
-    training rows only (``benchmarks/tune_pruner.py``; docs/pruner.md has the figures).
+    * **NAAP-440 schemes.** With fitted :class:`~optuna_naap.NAAPPredictor` s (``predictor``,
+      or :meth:`from_frame` / :meth:`from_study`), a maximizing trial that recorded its scheme
+      (:func:`~optuna_naap.suggest_scheme` / :func:`~optuna_naap.record_scheme`) and its epochs
+      (:func:`~optuna_naap.report_epoch`) is judged at each decision epoch (the predictors'
+      epochs; :meth:`from_frame`'s default: epoch 1 and 10% of ``max_epochs``, so 1 and 9 of
+      90): the predicted final accuracy plus a margin is compared with the ``top_k``-th best
+      known final (the study's COMPLETE trials plus ``reference_values``; with
+      ``top_fraction`` instead, that quantile of them). Below it, the trial is pruned. The
+      margin is the ``confidence`` quantile of the predictor's cross-validated errors plus
+      ``uncertainty`` times its spread for the trial. Until ``top_k`` finals are known and
+      ``n_startup_trials`` of the study's own trials have completed, nothing is pruned this way.
+      The defaults were chosen by replaying the NAAP-440 training rows only
+      (``benchmarks/tune_pruner.py``; docs/pruner.md has the figures).
+    * **Any other trial** is judged by ``learn`` (a :class:`~optuna_naap.StudyLearner`): the
+      MedianPruner rule at every step, and at checkpoints (10%, 25% and 50% of training) a
+      model learnt from the study's own completed trials (their params and curve prefixes)
+      that prunes a trial which cannot plausibly reach the study's top. ``learn=False`` keeps
+      such trials (and says why).
 
-    Every decision is written to the trial's user attributes: ``naap:decision`` (JSON with the
-    epoch, predicted final, std, margin, threshold, verdict and reason) and the flat
-    ``naap:epoch``, ``naap:predicted``, ``naap:threshold`` and ``naap:verdict`` (sortable
-    columns in optuna-dashboard). Decisions depend only on what the storage holds, so several
-    workers on one RDB storage agree.
-
-    It never breaks a study: a trial without a recorded scheme or without losses is kept (and
-    says why); a non-finite accuracy at a decision epoch is pruned, as Optuna's own pruners do;
-    a minimizing study is never pruned (the predictor predicts accuracy), with a warning. A
-    multi-objective study is an error, as for Optuna's pruners.
+    Once a trial is pruned it stays pruned: later steps answer ``True`` too, as Optuna's
+    pruners do. Every decision is written to the trial's user attributes: ``naap:decision``
+    (JSON: epoch, predictor, predicted final, std, margin, threshold, verdict, reason, and the
+    trial it judged) and the flat ``naap:epoch``, ``naap:predicted``, ``naap:threshold`` and
+    ``naap:verdict`` (sortable columns in optuna-dashboard). Decisions depend only on what the
+    storage holds, so several workers on one RDB storage agree; learnt models are a per-process
+    cache of it. A non-finite value at a NAAP decision epoch is pruned, as Optuna's own pruners
+    do. A multi-objective study is an error, as for Optuna's pruners.
 
     Args:
         predictor: A fitted :class:`~optuna_naap.NAAPPredictor` (its ``epochs`` is the decision
-            epoch), or a mapping from decision epoch to fitted predictor.
-        max_epochs: Epochs of full training (90 in the NAAP recipe).
-        top_k: Keep a trial that can reach the ``top_k``-th best known final.
-        top_fraction: Keep a trial that can reach the best ``top_fraction`` of the known finals
-            (replaces ``top_k``; in (0, 1)).
-        n_startup_trials: Completed trials of the study itself needed before any pruning (for
-            reference values from another space or recipe).
-        confidence: Quantile of the predictor's cross-validated errors used as the margin
-            (0 for none; 1 for the largest error seen).
+            epoch), a mapping from decision epoch to fitted predictor, or ``None``.
+        learn: ``True`` (a default :class:`~optuna_naap.StudyLearner`), a StudyLearner, or
+            ``False`` to judge only NAAP-440 schemes.
+        max_epochs: Epochs of full training of the NAAP-440 schemes (90 in the NAAP recipe).
+        top_k: Keep a scheme that can reach the ``top_k``-th best known final.
+        top_fraction: Keep a scheme that can reach the best ``top_fraction`` of the known
+            finals (replaces ``top_k``; in (0, 1)).
+        n_startup_trials: Completed trials of the study itself needed before the NAAP-440
+            predictors prune (for reference values from another space or recipe).
+        confidence: Quantile of the NAAP-440 predictor's cross-validated errors used as the
+            margin (0 for none; 1 for the largest error seen).
         uncertainty: Predicted standard deviations added to the margin.
         reference_values: Known finals besides the study's completed trials.
 
@@ -184,17 +308,27 @@ class NAAPPruner(BasePruner):
         .. code-block:: python
 
             import optuna
-            from optuna_naap import NAAPPruner, load_naap440
+            from optuna_naap import NAAPPruner
 
-            frame = load_naap440("naap440v2.csv")
-            pruner = NAAPPruner.from_frame(frame[frame.IsTest == 0])
-            study = optuna.create_study(direction="maximize", pruner=pruner)
+            def objective(trial):
+                lr = trial.suggest_float("lr", 1e-3, 1.0, log=True)
+                value = 0.0
+                for step in range(20):
+                    value = (1 - lr) * (1 - 0.8**step)
+                    trial.report(value, step)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+                return value
+
+            study = optuna.create_study(direction="maximize", pruner=NAAPPruner())
+            study.optimize(objective, n_trials=30)
     """
 
     def __init__(
         self,
         predictor: NAAPPredictor | Mapping[int, NAAPPredictor] | None = None,
         *,
+        learn: bool | StudyLearner = True,
         max_epochs: int = 90,
         top_k: int = 20,
         top_fraction: float | None = None,
@@ -202,10 +336,6 @@ class NAAPPruner(BasePruner):
         confidence: float = 0.9,
         uncertainty: float = 0.0,
         reference_values: Sequence[float] = (),
-        learn_steps: Sequence[int] = (),
-        min_trials: int = 10,
-        refit_every: int = 10,
-        prior: bool = True,
     ) -> None:
         if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs < 1:
             raise ValueError(f"max_epochs must be a positive integer, but got {max_epochs=}")
@@ -217,14 +347,9 @@ class NAAPPruner(BasePruner):
         )
         if not isinstance(uncertainty, (int, float)) or not uncertainty >= 0:
             raise ValueError(f"uncertainty must be >= 0, but got {uncertainty=}")
-        for name, value, low in (("min_trials", min_trials, 2), ("refit_every", refit_every, 1)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}")
-        steps = sorted({int(s) for s in learn_steps})
-        if any(not 1 <= s < max_epochs for s in steps):
+        if not isinstance(learn, (bool, StudyLearner)):
             raise ValueError(
-                f"learn_steps must lie between 1 and max_epochs - 1 = {max_epochs - 1}, "
-                f"but got {learn_steps=}"
+                f"learn must be True, False or a StudyLearner, but got {type(learn).__name__}"
             )
         if predictor is None:
             predictors = {}
@@ -232,10 +357,6 @@ class NAAPPruner(BasePruner):
             predictors = {predictor.epochs: predictor}
         else:
             predictors = dict(predictor)
-        if not predictors and not steps:
-            raise ValueError(
-                "NAAPPruner needs a fitted predictor, or learn_steps to learn from the study"
-            )
         for epoch, model in predictors.items():
             if not isinstance(model, NAAPPredictor) or not hasattr(model, "components_"):
                 raise ValueError(f"the predictor for epoch {epoch} is not a fitted NAAPPredictor")
@@ -248,32 +369,49 @@ class NAAPPruner(BasePruner):
         references = np.asarray(list(reference_values), dtype="float64")
         if not np.isfinite(references).all():
             raise ValueError("reference_values must be finite numbers")
-        self._predictors = dict(sorted(predictors.items()))
         self._max_epochs = max_epochs
-        self._top_k = top_k
-        self._top_fraction = top_fraction
-        self._n_startup_trials = n_startup_trials
-        self._uncertainty = float(uncertainty)
-        self._confidence = float(confidence)
-        # How far above its prediction a scheme can plausibly end: a quantile of the
-        # predictor's out-of-fold errors (0 where it was fit on too few rows to measure them).
-        self._margins = {
-            epoch: self._quantile(getattr(model, "cv_residuals_", np.empty(0)))
-            for epoch, model in self._predictors.items()
-        }
-        self._references = references
-        self._learn_steps = steps
-        self._min_trials = min_trials
-        self._refit_every = refit_every
-        self._prior = bool(prior)
-        # Learnt models are a cache of what the storage holds: (study id, step) -> model.
-        self._study_models: dict[tuple[int, int], tuple[int, StudyPredictor]] = {}
+        self._rule = (
+            _SchemeRule(
+                predictors,
+                top_k=top_k,
+                top_fraction=top_fraction,
+                n_startup_trials=n_startup_trials,
+                confidence=float(confidence),
+                uncertainty=float(uncertainty),
+                references=references,
+            )
+            if predictors
+            else None
+        )
+        self._learner: StudyLearner | None = (
+            StudyLearner() if learn is True else learn if isinstance(learn, StudyLearner) else None
+        )
         self._warned_direction = False
+        # The latest decision on each running trial, by storage and trial id: the trial a
+        # pruner is given is the objective's cached copy, which never sees the attributes the
+        # pruner writes through the storage. A trial runs in one process, so this is enough.
+        self._decided: weakref.WeakKeyDictionary[Any, dict[int, dict[str, Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_decided"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._decided = weakref.WeakKeyDictionary()
 
     @property
     def decision_epochs(self) -> list[int]:
-        """The epochs (steps) at which the pruner decides."""
-        return sorted({*self._predictors, *self._learn_steps})
+        """The epochs at which the NAAP-440 predictors decide (empty without them)."""
+        return list(self._rule.predictors) if self._rule is not None else []
+
+    @property
+    def learner(self) -> StudyLearner | None:
+        """The :class:`~optuna_naap.StudyLearner` judging other trials, or ``None``."""
+        return self._learner
 
     @classmethod
     def from_frame(
@@ -325,147 +463,54 @@ class NAAPPruner(BasePruner):
 
     # -- deciding ---------------------------------------------------------------------------
 
-    def _threshold(
-        self, done: Sequence[optuna.trial.FrozenTrial], sign: float
-    ) -> tuple[float, int, str]:
-        return known_finals_bar(
-            done,
-            sign,
-            references=self._references,
-            top_k=self._top_k,
-            top_fraction=self._top_fraction,
-            n_startup_trials=self._n_startup_trials,
-        )
-
-    def _study_model(
-        self, study: optuna.study.Study, done: Sequence[optuna.trial.FrozenTrial], step: int
-    ) -> StudyPredictor | str:
-        """The model learnt from the study's COMPLETE trials ``done``, refit as more complete."""
-        key = (study._study_id, step)
-        fitted_on, model = self._study_models.get(key, (0, None))
-        if model is not None and len(done) < fitted_on + self._refit_every:
-            return model
-        if len(done) < self._min_trials:
-            return f"learning from the study: {len(done)} of {self._min_trials} trials completed"
-        prior = self._predictors.get(step) if self._prior else None
-        try:
-            model = StudyPredictor(step, prior=prior).fit(done)
-        except ValueError as exc:
-            return model if model is not None else str(exc)  # keep the last good model
-        self._study_models[key] = (len(done), model)
-        return model
-
-    def _row(self, trial: optuna.trial.FrozenTrial, epoch: int) -> dict[str, Any] | str:
-        predictor = self._predictors[epoch]
-        curve = trial_curve(trial, epoch)
-        if curve is None:
-            return f"no complete curve for epochs 1..{epoch} (use report_epoch)"
-        scheme = trial_scheme(trial)
-        if scheme is None:
-            return "no valid scheme recorded (use suggest_scheme or record_scheme)"
-        row = scheme_row(predictor, scheme, trial.user_attrs)
-        if isinstance(row, dict):
-            row.update(curve)
-        return row
-
-    def _record(
-        self, study: optuna.study.Study, trial: optuna.trial.FrozenTrial, decision: dict[str, Any]
-    ) -> None:
-        # Pruners get a FrozenTrial: the storage is the way to annotate the live trial.
-        storage = study._storage
-        trial_id = trial._trial_id
-        storage.set_trial_user_attr(trial_id, DECISION_ATTR, decision)
-        for key in ("epoch", "predicted", "threshold", "verdict"):
-            storage.set_trial_user_attr(trial_id, f"naap:{key}", decision[key])
-
     def prune(self, study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bool:
         if len(study.directions) > 1:
             raise NotImplementedError(
                 "NAAPPruner does not support multi-objective studies (nor do Optuna's pruners)"
             )
-        epoch = trial.last_step
-        if epoch is None or (epoch not in self._predictors and epoch not in self._learn_steps):
+        if trial.last_step is None:
             return False
-        previous = trial.user_attrs.get(DECISION_ATTR)
-        if isinstance(previous, dict) and previous.get("epoch") == epoch:
-            return bool(previous.get("verdict") == "pruned")  # asked twice: same answer
-
-        decision = new_decision(epoch)
-        self._decide(study, trial, epoch, decision)
-        self._record(study, trial, decision)
+        decided = self._decided.setdefault(study._storage, {})
+        bound = decided.get(trial._trial_id) or bound_decision(trial)
+        if bound is not None and bound.get("verdict") == "pruned":
+            return True  # once pruned, pruned at every later step
+        maximize = study.direction == StudyDirection.MAXIMIZE
+        if self._rule is not None and maximize and self._rule.covers(trial):
+            decision = self._rule.decide(study, trial, bound)
+        elif self._learner is not None:
+            decision = self._learner.decide(study, trial, bound)
+        else:
+            decision = self._unjudged(study, trial, bound, maximize)
+        if decision is None:
+            return False
+        record_decision(study._storage, trial._trial_id, decision)
+        decided[trial._trial_id] = decision
         return decision["verdict"] == "pruned"
 
-    def _decide(
+    def _unjudged(
         self,
         study: optuna.study.Study,
         trial: optuna.trial.FrozenTrial,
-        epoch: int,
-        decision: dict[str, Any],
-    ) -> None:
-        maximize = study.direction == StudyDirection.MAXIMIZE
-        value = trial.intermediate_values.get(epoch, math.nan)
-        if not math.isfinite(value):
-            decision.update(verdict="pruned", reason=f"non-finite value at step {epoch}")
-            return
-
-        # Read once: both the learnt model and the threshold depend on the completed trials.
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        # The study's own model once it has learnt (it holds the NAAP-440 prior if any) ...
-        learnt: StudyPredictor | str = "not learning at this step (learn_steps)"
-        if epoch in self._learn_steps:
-            learnt = self._study_model(study, done, epoch)
-        if isinstance(learnt, StudyPredictor):
-            predicted, spread = float(learnt.predict([trial])[0]), None
-            residuals = learnt.cv_residuals_ if maximize else -learnt.cv_residuals_
-            margin = self._quantile(residuals)
-            decision.update(predictor=f"study ({learnt.n_train_trials_} trials)")
-        else:
-            # ... else the NAAP-440 predictor, for maximized accuracies of recorded schemes.
-            if epoch not in self._predictors:
-                decision["reason"] = learnt
-                return
-            if not maximize:
-                if not self._warned_direction:
-                    warnings.warn(
-                        "NAAPPruner's NAAP-440 predictor predicts accuracy and prunes only "
-                        "maximizing studies; use learn_steps to learn from a minimizing study",
-                        stacklevel=3,
-                    )
-                    self._warned_direction = True
-                decision["reason"] = (
-                    "the study minimizes; the NAAP-440 predictor needs direction='maximize'"
+        bound: dict[str, Any] | None,
+        maximize: bool,
+    ) -> dict[str, Any] | None:
+        """learn=False and no NAAP-440 rule for this trial: kept, said once."""
+        if bound is not None:
+            return None
+        if self._rule is not None and not maximize:
+            if not self._warned_direction:
+                warnings.warn(
+                    "NAAPPruner's NAAP-440 predictor predicts accuracy and judges only "
+                    "maximizing studies; leave learn=True to learn from a minimizing study",
+                    stacklevel=3,
                 )
-                return
-            row = self._row(trial, epoch)
-            if isinstance(row, str):
-                decision["reason"] = row if epoch not in self._learn_steps else f"{row}; {learnt}"
-                return
-            import pandas as pd
-
-            mean, std = self._predictors[epoch].predict_with_uncertainty(pd.DataFrame([row]))
-            predicted, spread = float(mean[0]), float(std[0])
-            margin = self._margins[epoch] + self._uncertainty * spread
-            decision.update(predictor="naap440")
-
-        sign = 1.0 if maximize else -1.0
-        threshold, known, waiting = self._threshold(done, sign)
-        decision.update(predicted=predicted, std=spread, margin=margin, known_finals=known)
-        if math.isnan(threshold):
-            decision["reason"] = waiting
-            return
-        reach = predicted + sign * margin  # the best the trial plausibly ends at
-        decision["threshold"] = threshold
-        hopeless = sign * reach < sign * threshold
-        if hopeless:
-            decision["verdict"] = "pruned"
-        decision["reason"] = (
-            f"predicted final {predicted:.4f} {'+' if maximize else '-'} margin {margin:.4f} "
-            f"= {reach:.4f} {'cannot reach' if hopeless else 'can reach'} the "
-            f"{self._bar_name()} threshold {threshold:.4f} of {known} known finals"
-        )
-
-    def _bar_name(self) -> str:
-        return bar_name(self._top_k, self._top_fraction)
-
-    def _quantile(self, residuals: np.ndarray) -> float:
-        return margin_quantile(residuals, self._confidence)
+                self._warned_direction = True
+            reason = "the study minimizes; the NAAP-440 predictor needs direction='maximize'"
+        else:
+            reason = (
+                "no scheme and losses recorded (use suggest_scheme and report_epoch), and "
+                "learn=False"
+            )
+        decision = new_decision(int(trial.last_step or 0), trial=trial)
+        decision["reason"] = reason
+        return decision

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from optuna_naap._record import PREDICTED_ATTR
 from optuna_naap._scheme import SchemeLike, scheme_key, scheme_to_json
 from optuna_naap._space import PositionChoices, SchemeSpace
 from optuna_naap._trial import ATTRIBUTES, trial_scheme
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
     import optuna
 
 __all__ = ["OptionFitness", "SpaceRefiner", "option_fitness", "trial_fitness"]
-
-#: User attribute with the predictor's latest estimate of a trial's final value.
-PREDICTED_ATTR = "naap:predicted"
 
 
 def trial_fitness(trial: FrozenTrial) -> float | None:

@@ -12,9 +12,10 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
+from optuna_naap._record import EXHAUSTED_ATTR, PLANNED_ATTR, REFINED_SPACE_ATTR, SPACE_ATTR
 from optuna_naap._scheme import scheme_key
 from optuna_naap._space import SchemeSpace
-from optuna_naap._trial import EXHAUSTED_ATTR, REFINED_SPACE_ATTR, scheme_params, trial_scheme
+from optuna_naap._trial import scheme_params, trial_scheme
 
 if TYPE_CHECKING:
     from optuna_naap._prescreen import SchemePrescreen
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EXHAUSTED_ATTR", "PLANNED_ATTR", "NAAPSampler"]
 
-#: System attribute with the scheme an exhaustive NAAPSampler planned for a trial.
-PLANNED_ATTR = "naap:planned_scheme"
 #: Failed attempts after which an exhaustive sampler stops retrying a scheme.
 _MAX_FAILURES = 2
 
@@ -178,7 +177,7 @@ class NAAPSampler(BaseSampler):
     # -- the sampler interface ----------------------------------------------------------------
 
     def before_trial(self, study: optuna.study.Study, trial: FrozenTrial) -> None:
-        study._storage.set_trial_system_attr(trial._trial_id, "naap:space", self._space.to_json())
+        study._storage.set_trial_system_attr(trial._trial_id, SPACE_ATTR, self._space.to_json())
         if self._refiner is not None and not trial.system_attrs.get("fixed_params"):
             refined = self.refined_space(study)
             if refined is not None:

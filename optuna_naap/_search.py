@@ -16,6 +16,7 @@ from rich.table import Table
 
 from optuna_naap._interrupt import interrupt_outside_storage
 from optuna_naap._objective import CIFAR10Objective, EpochResult
+from optuna_naap._record import DECISION_ATTR, SCHEME_ATTR
 
 __all__ = ["SearchView", "describe_best", "run_search"]
 
@@ -90,17 +91,17 @@ def run_search(
 
     def on_epoch(trial: optuna.trial.Trial, result: EpochResult) -> None:
         view.trial, view.epoch, view.accuracy = trial.number, result.epoch, result.accuracy
-        scheme = trial.user_attrs.get("naap:scheme") or []
+        scheme = trial.user_attrs.get(SCHEME_ATTR) or []
         view.scheme_depth = len(scheme)
         # The pruner writes its decisions through the storage: read the latest from there.
-        stored = study._storage.get_trial(trial._trial_id).user_attrs.get("naap:decision")
+        stored = study._storage.get_trial(trial._trial_id).user_attrs.get(DECISION_ATTR)
         if isinstance(stored, dict) and stored.get("predicted") is not None:
             view.predicted, view.verdict = stored["predicted"], stored["verdict"]
         screen.update(view.render(progress))
 
     def after_trial(study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> None:
         view.finished[trial.state.name] = view.finished.get(trial.state.name, 0) + 1
-        decision = trial.user_attrs.get("naap:decision")
+        decision = trial.user_attrs.get(DECISION_ATTR)
         if isinstance(decision, dict) and decision.get("predicted") is not None:
             view.predicted, view.verdict = decision["predicted"], decision["verdict"]
         view.consider(trial)
@@ -133,5 +134,5 @@ def describe_best(study: optuna.study.Study) -> dict[str, Any] | None:
     return {
         "trial": best.number,
         "value": best.value,
-        "scheme": best.user_attrs.get("naap:scheme"),
+        "scheme": best.user_attrs.get(SCHEME_ATTR),
     }

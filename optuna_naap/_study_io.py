@@ -21,6 +21,7 @@ from optuna_naap._features import (
     available_epochs,
     scheme_features,
 )
+from optuna_naap._record import IS_TEST_ATTR, MODEL_ID_ATTR
 from optuna_naap._scheme import scheme_to_json
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import CURVE_ATTR, SCHEME_ATTR, _params_and_distributions, trial_scheme
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["IS_TEST_ATTR", "MODEL_ID_ATTR", "frame_to_study", "study_to_frame", "write_naap_csv"]
-
-#: User attribute with a trial's NAAP-440 ModelId (imports, replays, exports).
-MODEL_ID_ATTR = "naap:model_id"
-#: User attribute with a trial's IsTest flag (kept by imports so that exports reproduce it).
-IS_TEST_ATTR = "naap:is_test"
 
 
 def default_is_test(model_id: int) -> int:

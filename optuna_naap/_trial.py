@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from optuna_naap._record import CURVE_ATTR, EXHAUSTED_ATTR, REFINED_SPACE_ATTR, SCHEME_ATTR
 from optuna_naap._scheme import Block, SchemeLike, scheme_to_json
 from optuna_naap._space import SchemeSpace
 
@@ -30,16 +31,8 @@ __all__ = [
     "trial_scheme",
 ]
 
-#: User attribute holding the trial's scheme (JSON list of blocks).
-SCHEME_ATTR = "naap:scheme"
 #: A block's attributes, in generation order.
 ATTRIBUTES = ("kernel_size", "width", "stride", "residual")
-#: User attribute set on a trial that started after an exhaustive NAAPSampler ran every scheme.
-EXHAUSTED_ATTR = "naap:space_exhausted"
-#: Trial system attribute with the refined space a NAAPSampler(refine=...) chose for a trial.
-REFINED_SPACE_ATTR = "naap:refined_space"
-#: User attribute holding the epochs' losses: ``{"1": [loss_mean, loss_median], ...}``.
-CURVE_ATTR = "naap:losses"
 
 
 def _param(position: int, name: str, choices: tuple[Any, ...], allowed: list[Any]) -> str:

@@ -43,6 +43,7 @@ from optuna.trial import TrialState
 from optuna_naap._features import available_epochs
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._pruner import NAAPPruner, default_decision_epochs
+from optuna_naap._record import MODEL_ID_ATTR
 from optuna_naap._scheme import scheme_to_json
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import (
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "MODEL_ATTR",
+    "MODEL_ID_ATTR",
     "BenchmarkError",
     "EarlyTopKPruner",
     "FitContext",
@@ -71,8 +72,6 @@ __all__ = [
     "summarize",
 ]
 
-#: User attribute with the NAAP-440 ModelId a replayed trial ran.
-MODEL_ATTR = "naap:model_id"
 _SAMPLERS = ("random", "tpe")
 
 
@@ -189,7 +188,7 @@ class ReplayObjective:
     def __call__(self, trial: optuna.trial.Trial) -> float:
         index = self._pick(suggest_scheme(trial, self.space, screen=False))
         record_scheme(trial, self._schemes[index])
-        trial.set_user_attr(MODEL_ATTR, int(self.pool["ModelId"].iloc[index]))
+        trial.set_user_attr(MODEL_ID_ATTR, int(self.pool["ModelId"].iloc[index]))
         # A NAAPSampler pre-screen judges the scheme that is replayed, not the proposal.
         screen_scheme(trial, self._schemes[index])
         for epoch in range(1, self.max_epochs + 1):
@@ -358,9 +357,9 @@ def replay_study(
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     best = max((t.value for t in complete if t.value is not None), default=math.nan)
     top = set(objective.pool.nlargest(10, "MaxAccuracy")["ModelId"].astype(int))
-    finished = {int(t.user_attrs[MODEL_ATTR]) for t in complete}
+    finished = {int(t.user_attrs[MODEL_ID_ATTR]) for t in complete}
     first_top10 = next(
-        (t.number + 1 for t in complete if int(t.user_attrs[MODEL_ATTR]) in top), math.nan
+        (t.number + 1 for t in complete if int(t.user_attrs[MODEL_ID_ATTR]) in top), math.nan
     )
     return ReplayResult(
         pruner=name or type(pruner).__name__,

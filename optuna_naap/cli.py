@@ -234,13 +234,35 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "benchmark",
-        help="replay NAAP-440 curves to compare NAAPPruner with Optuna's pruners",
+        help="compare NAAPPruner with Optuna's pruners (NAAP-440 replay, or real objectives)",
         description=(
-            "Split the NAAP-440 rows into disjoint folds; for each fold, fit on the others and "
-            "replay every scheme of the fold once per sampler and seed, under each pruner. "
-            "Figures: compute (epochs run / full training of the fold), regret (best "
-            "MaxAccuracy of the fold minus the study's best), top-10 recall, wall time."
+            "--suite naap440 (default): split the NAAP-440 rows into disjoint folds; for each "
+            "fold, fit on the others and replay every scheme of the fold once per sampler and "
+            "seed, under each pruner. Figures: compute (epochs run / full training of the "
+            "fold), regret (best MaxAccuracy of the fold minus the study's best), top-10 "
+            "recall, wall time. --suite objectives: run real objectives offline (scikit-learn, "
+            "torch, LightGBM/XGBoost/CatBoost callbacks, a noisy minimize objective) under "
+            "each pruner with default settings and a seeded TPE sampler. Figures: steps run, "
+            "best value (and its shortfall against no pruning), wall time, time in the pruner."
         ),
+    )
+    bench.add_argument(
+        "--suite",
+        choices=("naap440", "objectives"),
+        default="naap440",
+        help="what to benchmark on (default naap440)",
+    )
+    bench.add_argument(
+        "--objectives",
+        metavar="NAMES",
+        help="--suite objectives: comma-separated objective names (default: all)",
+    )
+    bench.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=50,
+        metavar="N",
+        help="--suite objectives: trials per study (default 50)",
     )
     bench.add_argument(
         "--naap440",
@@ -721,7 +743,86 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+def _objectives_benchmark(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from optuna_naap.objective_suite import plot_suite, run_suite, summarize_suite, totals
+
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise CommandError(f"--out {out_dir} exists and is not a directory")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are counted instead
+    results, notes = run_suite(
+        objectives=_names(args.objectives),
+        pruners=_names(args.pruners),
+        seeds=list(range(args.seeds)),
+        n_trials=args.trials,
+        progress=args.format == "table",
+    )
+    summary = summarize_suite(results)
+    document = {
+        "protocol": {"suite": "objectives", "seeds": args.seeds, "trials": args.trials},
+        "notes": notes,
+        "summary": summary,
+        "totals": totals(summary),
+        "studies": [r.to_json() for r in results],
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "suite.json").write_text(json.dumps(document, indent=1))
+        plot_suite(summary, str(out_dir / "suite.png"))
+    if args.format == "json":
+        json.dump(document, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    console = Console(width=max(Console().width, 110))
+    table = Table(
+        title=f"Pruners on real objectives: {args.trials} TPE trials, {args.seeds} seed(s); "
+        "seed means; shortfall = best value's loss against no pruning"
+    )
+    columns = ("objective", "pruner", "steps", "best", "shortfall", "wall s", "pruner s", "pruned")
+    for column in columns:
+        table.add_column(column, justify="left" if column in columns[:2] else "right")
+    for row in summary:
+        table.add_row(
+            row["objective"],
+            row["pruner"],
+            f"{row['steps']:.0f}",
+            f"{row['best']:.4f}",
+            f"{100 * row['shortfall']:+.2f}%",
+            f"{row['wall_s']:.2f}",
+            f"{row['pruner_s']:.2f}",
+            f"{row['pruned']:.1f}",
+        )
+    console.print(table)
+    total = Table(title="Over the suite: summed seed-mean steps and wall time, worst shortfall")
+    for column in ("pruner", "steps", "wall s", "worst shortfall"):
+        total.add_column(column, justify="left" if column == "pruner" else "right")
+    for row in totals(summary):
+        total.add_row(
+            row["pruner"],
+            f"{row['steps']:.0f}",
+            f"{row['wall_s']:.1f}",
+            f"{100 * row['worst']:+.2f}%",
+        )
+    console.print(total)
+    for note in notes:
+        console.print(note)
+    if out_dir is not None:
+        console.print(f"wrote {out_dir / 'suite.json'} and {out_dir / 'suite.png'}")
+    return 0
+
+
 def _benchmark(args: argparse.Namespace) -> int:
+    if args.suite == "objectives":
+        return _objectives_benchmark(args)
     from rich.console import Console
     from rich.table import Table
 

@@ -13,6 +13,8 @@ import json
 import optuna
 
 from optuna_naap import (
+    DECISION_ATTR,
+    SCHEME_ATTR,
     CIFAR10Objective,
     NAAPPruner,
     NAAPSampler,
@@ -62,9 +64,9 @@ def main() -> None:
     study.optimize(CIFAR10Objective(data, Recipe(epochs=epochs)), n_trials=trials)
     best = study.best_trial
     print(f"best trial {best.number}: accuracy {best.value:.4f}")
-    print(f"scheme: {json.dumps(best.user_attrs['naap:scheme'])}")
+    print(f"scheme: {json.dumps(best.user_attrs[SCHEME_ATTR])}")
     for trial in study.trials[-trials:]:
-        decision = trial.user_attrs.get("naap:decision", {})
+        decision = trial.user_attrs.get(DECISION_ATTR, {})
         print(f"trial {trial.number}: {trial.state.name.lower()} - {decision.get('reason', '')}")
 
 

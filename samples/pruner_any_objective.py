@@ -1,8 +1,9 @@
 """NAAPPruner on an objective that is not a NAAP scheme: a small MLP on scikit-learn's digits.
 
-The pruner learns from the study's own completed trials (their params and first epochs), refits
-as more complete, and prunes trials whose predicted final accuracy cannot reach the top 5. The
-same study is then run without pruning, with the same sampler seed, to show what was saved.
+``NAAPPruner()`` with no arguments: the MedianPruner rule at every epoch, and at 10%, 25% and 50%
+of training a model learnt from the study's own completed trials (their params and first epochs)
+that prunes trials whose predicted final accuracy cannot reach the study's top 5. The same study
+is then run with MedianPruner and without pruning, with the same sampler seed.
 
 Run: ``python samples/pruner_any_objective.py [--trials 60] [--epochs 30] [--fast]``
 """
@@ -20,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from optuna_naap import NAAPPruner
+from optuna_naap import DECISION_ATTR, NAAPPruner
 
 
 def make_objective(epochs: int) -> Callable[[optuna.trial.Trial], float]:
@@ -65,30 +66,31 @@ def main() -> None:
     if args.fast:
         args.trials, args.epochs = 20, 10
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    decide_at = max(1, round(0.1 * args.epochs))
 
     def run(pruner: optuna.pruners.BasePruner) -> optuna.study.Study:
         study = optuna.create_study(
-            direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0), pruner=pruner
+            direction="maximize", sampler=optuna.samplers.TPESampler(seed=0), pruner=pruner
         )
         study.optimize(make_objective(args.epochs), n_trials=args.trials)
         return study
 
-    pruned_study = run(
-        NAAPPruner(learn_steps=[decide_at], max_epochs=args.epochs, top_k=5, min_trials=10)
-    )
-    full_study = run(optuna.pruners.NopPruner())
-    epochs_run = sum(len(t.intermediate_values) for t in pruned_study.trials)
-    n_pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in pruned_study.trials)
-    print(f"{args.trials} trials of up to {args.epochs} epochs, decision at epoch {decide_at}")
-    print(
-        f"NAAPPruner (learning from the study): {n_pruned} pruned, "
-        f"{epochs_run / (args.trials * args.epochs):.0%} of the epochs, "
-        f"best {pruned_study.best_value:.4f}"
-    )
-    print(f"no pruning:                           best {full_study.best_value:.4f}")
-    last = pruned_study.trials[-1].user_attrs.get("naap:decision", {})
-    print(f"last decision: {last.get('verdict')} - {last.get('reason')}")
+    print(f"{args.trials} trials of up to {args.epochs} epochs (TPE, seed 0)")
+    for name, pruner in (
+        ("NAAPPruner()", NAAPPruner()),
+        ("MedianPruner()", optuna.pruners.MedianPruner()),
+        ("no pruning", optuna.pruners.NopPruner()),
+    ):
+        study = run(pruner)
+        epochs_run = sum(len(t.intermediate_values) for t in study.trials)
+        n_pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+        print(
+            f"{name:15s} {n_pruned:3d} pruned, {epochs_run / (args.trials * args.epochs):4.0%} "
+            f"of the epochs, best {study.best_value:.4f}"
+        )
+        if isinstance(pruner, NAAPPruner):
+            decided = [t for t in study.trials if DECISION_ATTR in t.user_attrs]
+            last = decided[-1].user_attrs[DECISION_ATTR] if decided else {}
+            print(f"  last decision: {last.get('verdict')} - {last.get('reason')}")
 
 
 if __name__ == "__main__":

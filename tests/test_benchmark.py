@@ -10,7 +10,7 @@ import pytest
 
 from optuna_naap import attach_schemes, scheme_params
 from optuna_naap.benchmark import (
-    MODEL_ATTR,
+    MODEL_ID_ATTR,
     BenchmarkError,
     EarlyTopKPruner,
     FitContext,
@@ -52,11 +52,11 @@ def test_replay_visits_every_scheme_of_the_pool_once(frame: pd.DataFrame, sample
         else optuna.samplers.RandomSampler(seed=0),
     )
     study.optimize(objective, n_trials=40)
-    ran = [t.user_attrs[MODEL_ATTR] for t in study.trials]
+    ran = [t.user_attrs[MODEL_ID_ATTR] for t in study.trials]
     assert sorted(ran) == sorted(pool.ModelId)
     by_id = pool.set_index("ModelId")
     for trial in study.trials:
-        row = by_id.loc[trial.user_attrs[MODEL_ATTR]]
+        row = by_id.loc[trial.user_attrs[MODEL_ID_ATTR]]
         assert trial.value == row.MaxAccuracy
         assert trial.intermediate_values == {e: row[f"e{e}Accuracy"] for e in range(1, 6)}
         assert trial.user_attrs["naap:scheme"] == json.loads(row.Scheme)
@@ -70,7 +70,7 @@ def test_proposals_in_the_pool_run_as_proposed(frame: pd.DataFrame) -> None:
     for _, row in pool.sample(frac=1, random_state=7).iterrows():
         trial = optuna.trial.FixedTrial(scheme_params(json.loads(row.Scheme), objective.space))
         assert objective(trial) == row.MaxAccuracy
-        assert trial.user_attrs[MODEL_ATTR] == row.ModelId
+        assert trial.user_attrs[MODEL_ID_ATTR] == row.ModelId
 
 
 def test_figures_of_a_replay(frame: pd.DataFrame, tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_figures_of_a_replay(frame: pd.DataFrame, tmp_path: Path) -> None:
     assert result.compute == pytest.approx((15 * 2 + 15 * 10) / (30 * 10))
     # Regret and recall, recomputed from the stored study.
     trials = optuna.load_study(study_name="r", storage=url).trials
-    finished = {t.user_attrs[MODEL_ATTR]: t.value for t in trials if t.number % 2 == 1}
+    finished = {t.user_attrs[MODEL_ID_ATTR]: t.value for t in trials if t.number % 2 == 1}
     assert result.best == max(finished.values())
     assert result.regret == pytest.approx(pool.MaxAccuracy.max() - result.best)
     top = set(pool.nlargest(10, "MaxAccuracy").ModelId)

@@ -168,15 +168,16 @@ def test_startup_without_references(frame: pd.DataFrame, predictor: NAAPPredicto
 @pytest.mark.parametrize(
     ("kwargs", "reason"),
     [
-        ({"scheme": False}, "no valid scheme recorded"),
-        ({"losses": False}, "no complete curve for epochs 1..9"),
+        ({"scheme": False}, "no scheme and losses recorded"),
+        ({"losses": False}, "no scheme and losses recorded"),
     ],
 )
 def test_trials_it_cannot_judge_are_kept(
     frame: pd.DataFrame, predictor: NAAPPredictor, kwargs: dict[str, bool], reason: str
 ) -> None:
     rows = frame[frame.IsTest == 1].head(3)
-    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=1))
+    pruner = NAAPPruner(predictor, top_k=1, learn=False)  # learn=True would judge them
+    study = optuna.create_study(direction="maximize", pruner=pruner)
     study.optimize(replay(rows, **kwargs), n_trials=3)
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     assert all(reason in d["reason"] and d["verdict"] == "kept" for d in _decisions(study))
@@ -190,12 +191,14 @@ def test_nan_accuracy_is_pruned(frame: pd.DataFrame, predictor: NAAPPredictor) -
     assert _decisions(study)[0]["reason"] == "non-finite value at step 9"
 
 
-def test_minimize_studies_are_never_pruned(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
+def test_minimize_studies_are_never_pruned_without_learning(
+    frame: pd.DataFrame, predictor: NAAPPredictor
+) -> None:
     rows = frame[frame.IsTest == 1].head(4)
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
-    pruner = NAAPPruner(predictor, top_k=1, reference_values=references)
+    pruner = NAAPPruner(predictor, top_k=1, reference_values=references, learn=False)
     study = optuna.create_study(direction="minimize", pruner=pruner)
-    with pytest.warns(UserWarning, match="prunes only maximizing studies"):
+    with pytest.warns(UserWarning, match="judges only maximizing studies"):
         study.optimize(replay(rows), n_trials=4)
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     assert all("direction='maximize'" in d["reason"] for d in _decisions(study))
@@ -276,8 +279,7 @@ def test_unfitted_or_mismatched_predictors(predictor: NAAPPredictor) -> None:
         NAAPPruner(NAAPPredictor(9))
     with pytest.raises(ValueError, match="got epoch 5 for a predictor of epochs=9"):
         NAAPPruner({5: predictor})
-    with pytest.raises(ValueError, match="a fitted predictor, or learn_steps"):
-        NAAPPruner({})
+    assert NAAPPruner({}).decision_epochs == []  # no NAAP-440 predictor: learns only
 
 
 def test_extra_features_come_from_user_attributes(frame: pd.DataFrame) -> None:
@@ -296,3 +298,31 @@ def test_extra_features_come_from_user_attributes(frame: pd.DataFrame) -> None:
     first, second = _decisions(study)
     assert first["reason"] == "the predictor needs the user attribute 'Score' (a number)"
     assert second["predicted"] is not None
+
+
+def test_decides_at_a_decision_epoch_that_should_prune_skipped(
+    frame: pd.DataFrame, predictor: NAAPPredictor
+) -> None:
+    """An objective that asks should_prune every 4th epoch still gets the epoch-9 decision
+    (at epoch 12), and a pruned trial stays pruned."""
+    row = frame[frame.IsTest == 1].sort_values("MaxAccuracy").iloc[0]  # the worst test scheme
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    study = optuna.create_study(
+        direction="maximize", pruner=NAAPPruner(predictor, reference_values=references)
+    )
+    trial = study.ask()
+    record_scheme(trial, json.loads(row["Scheme"]))
+    answers = {}
+    for epoch in range(1, 17):
+        report_epoch(
+            trial,
+            epoch,
+            accuracy=row[f"e{epoch}Accuracy"],
+            loss_mean=row[f"e{epoch}LossMean"],
+            loss_median=row[f"e{epoch}LossMedian"],
+        )
+        if epoch % 4 == 0:
+            answers[epoch] = trial.should_prune()
+    assert answers == {4: False, 8: False, 12: True, 16: True}
+    decision = study._storage.get_trial(trial._trial_id).user_attrs[DECISION_ATTR]
+    assert decision["epoch"] == 9 and decision["verdict"] == "pruned"

@@ -13,11 +13,13 @@ from optuna_naap import (
     DECISION_ATTR,
     NAAPPredictor,
     NAAPPruner,
+    StudyLearner,
     StudyPredictor,
     attach_schemes,
     record_scheme,
     report_epoch,
 )
+from optuna_naap._study_predictor import CURVE_FEATURES, curve_features
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 STEPS = 30
@@ -57,87 +59,74 @@ def finished(direction: str, n: int = 20) -> list[optuna.trial.FrozenTrial]:
     return study.trials
 
 
-def test_fit_and_predict_with_categorical_and_missing_params() -> None:
+@pytest.mark.parametrize("model", ["ridge", "catboost"])
+def test_fit_and_predict_with_categorical_and_missing_params(model: str) -> None:
     trials = finished("maximize", 60)
     fit, held = trials[:45], trials[45:]
-    predictor = StudyPredictor(5).fit(fit)
+    predictor = StudyPredictor(5, model=model).fit(fit)
     assert predictor.categorical_params_ == ["optimizer"]
     assert predictor.numeric_params_ == ["lr", "momentum"]
-    assert predictor.steps_ == [1, 2, 3, 4, 5]
+    assert predictor.feature_names_[-len(CURVE_FEATURES) :] == list(CURVE_FEATURES)
     assert predictor.cv_residuals_.shape == (45,)
-    predicted = predictor.predict(held)
+    predicted, spread = predictor.predict_with_uncertainty(held)
+    assert spread.shape == (15,) and (spread >= 0).all()
     truth = np.array([t.value for t in held])
     # Much better than predicting the mean of the fit trials.
     baseline = np.abs(truth - np.mean([t.value for t in fit])).mean()
     assert np.abs(truth - predicted).mean() < 0.5 * baseline
+    # The out-of-fold errors are honest: about as large as the errors on unseen trials.
+    assert np.abs(predictor.cv_residuals_).mean() < 2 * np.abs(truth - predicted).mean() + 0.01
+
+
+def test_curve_features_align_any_step_numbering() -> None:
+    every = {s: s / 10 for s in range(0, 11)}
+    fifth = {s: s / 10 for s in range(0, 11, 5)}
+    shuffled = dict(reversed(list(every.items())))
+    assert curve_features(every, 8) == curve_features(shuffled, 8)
+    at = dict(zip(CURVE_FEATURES, curve_features(every, 8), strict=True))
+    assert at["curve@1/4"] == 0.2 and at["curve@4/4"] == 0.8
+    assert at["curve_max"] == 0.8 and at["curve_min"] == 0.0
+    assert at["curve_slope"] == pytest.approx(0.1)
+    sparse = dict(zip(CURVE_FEATURES, curve_features(fifth, 8), strict=True))
+    assert sparse["curve@1/4"] == 0.0 and sparse["curve@4/4"] == 0.5
+    assert math.isnan(curve_features({3: 1.0}, 2)[0])  # nothing at or before step 2
+    assert math.isnan(curve_features({0: math.inf, 1: math.nan}, 1)[-4])  # non-finite: missing
 
 
 def test_too_few_trials_and_unfitted() -> None:
-    trials = finished("maximize", 3)
-    with pytest.raises(ValueError, match="at least 2 completed trials .* but got 1"):
+    trials = finished("maximize", 4)
+    with pytest.raises(ValueError, match="at least 4 completed trials .* but got 1"):
         StudyPredictor(5).fit(trials[:1])
     with pytest.raises(RuntimeError, match="not fitted"):
         StudyPredictor(5).predict(trials)
-    assert StudyPredictor(5).fit(trials).cv_residuals_.shape == (0,)  # too few for CV
+    assert StudyPredictor(5).fit(trials).cv_residuals_.shape == (4,)
     with pytest.raises(ValueError, match="step=-1"):
         StudyPredictor(-1)
+    with pytest.raises(ValueError, match="model='svm'"):
+        StudyPredictor(1, model="svm")
 
 
-@pytest.mark.parametrize("direction", ["maximize", "minimize"])
-def test_learns_from_the_study_on_a_non_naap_objective(direction: str) -> None:
-    def run(pruner: optuna.pruners.BasePruner) -> optuna.study.Study:
-        study = optuna.create_study(
-            direction=direction, sampler=optuna.samplers.RandomSampler(seed=1), pruner=pruner
-        )
-        study.optimize(learning_curves(direction), n_trials=80)
-        return study
-
-    full = run(optuna.pruners.NopPruner())
-    pruner = NAAPPruner(learn_steps=[5], max_epochs=STEPS, top_k=5, min_trials=10)
-    assert pruner.decision_epochs == [5]
-    study = run(pruner)
-    decisions = [t.user_attrs[DECISION_ATTR] for t in study.trials]
-    # It learns first, then decides with the model it refits as trials complete.
-    assert all(d["reason"].startswith("learning from the study") for d in decisions[:10])
-    used = [d["predictor"] for d in decisions if d["predictor"]]
-    assert used and all(u.startswith("study (") for u in used)
-    assert len(set(used)) > 1  # refit as more trials completed
-    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
-    assert len(pruned) > 30 and all(t.last_step == 5 for t in pruned)
-    # Same params in both runs (random sampler, same seed): the best trial survived.
-    assert study.best_value == full.best_value
-    epochs = sum(len(t.intermediate_values) for t in study.trials)
-    assert epochs < 0.65 * 80 * STEPS
-    # What it pruned would have ended worse, on average, than what it kept.
-    sign = 1 if direction == "maximize" else -1
-    final = {t.number: sign * t.value for t in full.trials}
-    pruned_numbers = {t.number for t in pruned}
-    kept = [final[n] for n in range(10, 80) if n not in pruned_numbers]
-    assert np.mean([final[n] for n in pruned_numbers]) < np.mean(kept) - 0.05
-
-
-def test_minimize_without_learning_keeps_everything_and_warns(naap440_v2: pd.DataFrame) -> None:
+def test_naap440_prior_with_extra_features(naap440_v2: pd.DataFrame) -> None:
+    """A prior fitted with extra features gets them from the trial (it used to be left out,
+    the fit raised and the pruner stayed on the prior for ever)."""
     frame = attach_schemes(naap440_v2)
-    predictor = NAAPPredictor(3, iterations=50, learning_rate=0.2, n_models=1, thread_count=2).fit(
-        frame[frame.IsTest == 0]
-    )
-    study = optuna.create_study(direction="minimize", pruner=NAAPPruner(predictor, top_k=1))
-    with pytest.warns(UserWarning, match="use learn_steps"):
-        study.optimize(learning_curves("minimize"), n_trials=3)
-    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-
-
-def test_naap440_predictor_as_prior(naap440_v2: pd.DataFrame) -> None:
-    frame = attach_schemes(naap440_v2)
+    frame = frame.assign(Epsilon=np.linspace(0.0, 1.0, len(frame)))  # any extra feature
     train, test = frame[frame.IsTest == 0], frame[frame.IsTest == 1]
-    prior = NAAPPredictor(3, iterations=80, learning_rate=0.2, n_models=1, thread_count=2)
-    prior.fit(train)
-    pruner = NAAPPruner(prior, learn_steps=[3], top_k=5, min_trials=12, refit_every=100)
+    prior = NAAPPredictor(
+        3,
+        iterations=80,
+        learning_rate=0.2,
+        n_models=1,
+        thread_count=2,
+        extra_features=("Epsilon",),
+    ).fit(train)
+    pruner = NAAPPruner(learn=StudyLearner(prior=prior, time_share=None, min_trials=10))
 
     def replay(trial: optuna.trial.Trial) -> float:
         row = test.iloc[trial.number]
         record_scheme(trial, json.loads(row["Scheme"]))
-        for epoch in range(1, 11):
+        trial.set_user_attr("Epsilon", float(row["Epsilon"]))
+        for epoch in range(1, 21):
             report_epoch(
                 trial,
                 epoch,
@@ -151,25 +140,42 @@ def test_naap440_predictor_as_prior(naap440_v2: pd.DataFrame) -> None:
 
     study = optuna.create_study(direction="maximize", pruner=pruner)
     study.optimize(replay, n_trials=40)
-    sources = [t.user_attrs[DECISION_ATTR]["predictor"] for t in study.trials]
-    # NAAP-440's predictor until the study has learnt, then the study's own model.
-    assert sources[0] == "naap440" and sources[-1].startswith("study (")
-    learnt = pruner._study_models[(study._study_id, 3)][1]
-    assert learnt.uses_prior_
-    # The prior's prediction is a feature of the learnt model.
-    table = learnt._table([study.trials[-1]])
-    assert "prior" in table.columns and np.isfinite(table["prior"]).all()
+    models = pruner.learner.models(study)  # type: ignore[union-attr]
+    assert models and all(m.uses_prior_ for m in models.values())
+    late = [m for step, m in models.items() if step >= 3]
+    assert late
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    rows = late[0]._rows(complete[-1:])
+    assert np.isfinite(rows[0][-1])  # the prior's prediction, extra feature included
+    used = [
+        t.user_attrs[DECISION_ATTR]["predictor"]
+        for t in study.trials
+        if DECISION_ATTR in t.user_attrs
+    ]
+    assert any(str(u).startswith("study (") for u in used)
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({}, "a fitted predictor, or learn_steps"),
-        ({"learn_steps": [0]}, "learn_steps must lie between 1 and max_epochs - 1 = 89"),
-        ({"learn_steps": [5], "min_trials": 1}, "min_trials=1"),
-        ({"learn_steps": [5], "refit_every": 0}, "refit_every=0"),
-    ],
-)
-def test_invalid_learning_arguments(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        NAAPPruner(**kwargs)  # type: ignore[arg-type]
+def test_minimize_without_learning_keeps_everything_and_warns(naap440_v2: pd.DataFrame) -> None:
+    frame = attach_schemes(naap440_v2)
+    predictor = NAAPPredictor(3, iterations=50, learning_rate=0.2, n_models=1, thread_count=2).fit(
+        frame[frame.IsTest == 0]
+    )
+    study = optuna.create_study(
+        direction="minimize", pruner=NAAPPruner(predictor, top_k=1, learn=False)
+    )
+    with pytest.warns(UserWarning, match="leave learn=True"):
+        study.optimize(learning_curves("minimize"), n_trials=3)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def test_minimize_with_a_naap_predictor_learns_from_the_study(naap440_v2: pd.DataFrame) -> None:
+    frame = attach_schemes(naap440_v2)
+    predictor = NAAPPredictor(3, iterations=50, learning_rate=0.2, n_models=1, thread_count=2).fit(
+        frame[frame.IsTest == 0]
+    )
+    pruner = NAAPPruner(predictor, learn=StudyLearner(time_share=None))
+    study = optuna.create_study(
+        direction="minimize", sampler=optuna.samplers.RandomSampler(seed=1), pruner=pruner
+    )
+    study.optimize(learning_curves("minimize"), n_trials=40)
+    assert any(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)

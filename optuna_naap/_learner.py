@@ -1,0 +1,396 @@
+"""StudyLearner: the part of NAAPPruner that learns from the study it prunes (any objective).
+
+Two rules, either of which prunes:
+
+* a floor, Optuna's MedianPruner rule (by default), at every step: a trial whose best value so
+  far is worse than the median of the completed trials' values at the same step is pruned, so
+  the pruner never prunes less than Optuna's default pruner;
+* a learnt rule at checkpoints of training (10%, 25% and 50% of the steps the completed trials
+  reached): a :class:`~optuna_naap.StudyPredictor` fit on the study's completed trials predicts
+  the trial's final value; when even that prediction plus a margin (a quantile of the model's
+  out-of-fold errors) cannot reach the ``top_k``-th best final, the trial is pruned.
+
+The learnt models are a cache of what the storage holds, kept per storage object and study;
+they are refit as more trials complete, geometrically and within a share of the study's time.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from optuna.study import StudyDirection
+from optuna.trial import TrialState
+
+from optuna_naap._record import keep_rule, new_decision
+from optuna_naap._study_predictor import StudyPredictor
+
+if TYPE_CHECKING:
+    import optuna
+
+    from optuna_naap._predictor import NAAPPredictor
+
+__all__ = ["StudyLearner", "checkpoint_steps"]
+
+#: A first fit's cost before one was timed (seconds), for the time budget, by model.
+_FIRST_FIT_GUESS = {"ridge": 0.01, "catboost": 0.5}
+
+
+def checkpoint_steps(
+    done: Sequence[optuna.trial.FrozenTrial], fractions: Sequence[float]
+) -> list[int]:
+    """The steps at which the learnt rule decides: for each fraction, the first step the
+    completed trials ``done`` reported that lies at least that far into their training.
+
+    Training's length is the median last step of ``done``; steps may start at 0 or 1 (a first
+    step of 1 is read as epochs counted from 1) and come at any interval. Steps at or past the
+    end are dropped (nothing is left to save there).
+    """
+    last = [t.last_step for t in done if t.last_step is not None]
+    if not last:
+        return []
+    steps = sorted({s for t in done for s in t.intermediate_values})
+    start = 1 if steps[0] == 1 else 0  # epochs counted from 1, else steps from 0
+    end = float(np.median(last))
+    found = []
+    for fraction in fractions:
+        target = start + fraction * (end + 1 - start) - 1
+        i = int(np.searchsorted(steps, target - 1e-9))
+        if i < len(steps) and steps[i] < end:
+            found.append(int(steps[i]))
+    return sorted(set(found))
+
+
+@dataclass
+class _StudyState:
+    """What one study's learner has learnt (a cache of the storage)."""
+
+    checkpoints: list[int] = field(default_factory=list)
+    checkpoints_from: int = -1
+    models: dict[int, StudyPredictor] = field(default_factory=dict)
+    fitted_on: int = 0
+    fit_seconds: float = 0.0
+    last_fit_seconds: float = 0.0
+    note: str = ""
+
+
+class StudyLearner:
+    """How :class:`~optuna_naap.NAAPPruner` judges trials it has no NAAP-440 predictor for.
+
+    Give it to ``NAAPPruner(learn=StudyLearner(...))`` to change the defaults; ``NAAPPruner()``
+    uses ``StudyLearner()``.
+
+    Args:
+        checkpoints: Fractions of training (of the median last step of completed trials) at
+            which the learnt rule decides; a trial is judged at the first step it reports at or
+            past each of them.
+        top_k: A trial is kept while it can plausibly reach the ``top_k``-th best final of the
+            study's completed trials.
+        confidence: Quantile of the model's out-of-fold errors used as the margin: a trial is
+            pruned when its chance of reaching the bar, judged by those errors, is below
+            ``1 - confidence``.
+        min_trials: Completed trials needed before the first model is fit.
+        growth: Refit when the completed trials have grown by this factor since the last fit.
+        time_share: Most of the study's elapsed time (since its first completed trial
+            started) that fitting may take: refits wait while over it; ``None`` for no limit.
+        floor_percentile: The floor rule's percentile (50: Optuna's MedianPruner; 25 prunes
+            more, 75 less); ``None`` for no floor.
+        n_startup_trials: Completed trials before the floor rule prunes (as MedianPruner).
+        n_warmup_steps: Steps of a trial before the floor rule prunes (as MedianPruner).
+        prior: A fitted :class:`~optuna_naap.NAAPPredictor` whose prediction is one more
+            feature of the learnt model (transfer of NAAP-440 to a study of schemes trained
+            with another recipe or data).
+        predictor_options: Keyword arguments of each :class:`~optuna_naap.StudyPredictor`.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from optuna_naap import NAAPPruner, StudyLearner
+
+            pruner = NAAPPruner(learn=StudyLearner(top_k=10, confidence=0.95))
+            study = optuna.create_study(direction="minimize", pruner=pruner)
+    """
+
+    def __init__(
+        self,
+        *,
+        checkpoints: Sequence[float] = (0.1, 0.25, 0.5),
+        top_k: int = 3,
+        confidence: float = 0.8,
+        min_trials: int = 5,
+        growth: float = 1.25,
+        time_share: float | None = 0.05,
+        floor_percentile: float | None = 50.0,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int = 0,
+        prior: NAAPPredictor | None = None,
+        predictor_options: dict[str, Any] | None = None,
+    ) -> None:
+        fractions = [float(f) for f in checkpoints]
+        if not all(0 < f < 1 for f in fractions):
+            raise ValueError(f"checkpoints must be fractions in (0, 1), but got {checkpoints=}")
+        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+            raise ValueError(f"top_k must be a positive integer, but got {top_k=}")
+        if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
+            raise ValueError(f"confidence must be in [0, 1], but got {confidence=}")
+        if not isinstance(min_trials, int) or isinstance(min_trials, bool) or min_trials < 4:
+            raise ValueError(f"min_trials must be an integer >= 4, but got {min_trials=}")
+        if not isinstance(growth, (int, float)) or not growth > 1:
+            raise ValueError(f"growth must be > 1, but got {growth=}")
+        if time_share is not None and not (
+            isinstance(time_share, (int, float)) and 0 < time_share <= 1
+        ):
+            raise ValueError(f"time_share must be in (0, 1] or None, but got {time_share=}")
+        if floor_percentile is not None and not 0 <= floor_percentile <= 100:
+            raise ValueError(
+                f"floor_percentile must be in [0, 100] or None, but got {floor_percentile=}"
+            )
+        for name, value in (
+            ("n_startup_trials", n_startup_trials),
+            ("n_warmup_steps", n_warmup_steps),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(
+                    f"{name} must be a non-negative integer, but got {name}={value!r}"
+                )
+        if prior is not None and not hasattr(prior, "components_"):
+            raise ValueError("prior must be a fitted NAAPPredictor")
+        StudyPredictor(0, **dict(predictor_options or {}))  # validates the options now
+        self.checkpoints = tuple(sorted(set(fractions)))
+        self.top_k = top_k
+        self.confidence = float(confidence)
+        self.min_trials = min_trials
+        self.growth = float(growth)
+        self.time_share = None if time_share is None else float(time_share)
+        self.floor_percentile = floor_percentile
+        self.n_startup_trials = n_startup_trials
+        self.n_warmup_steps = n_warmup_steps
+        self.prior = prior
+        self.predictor_options = dict(predictor_options or {})
+        # Keyed by the storage object (weakly: a new in-memory study never meets an old
+        # study's models, however its ids are numbered) and then by study id.
+        self._states: weakref.WeakKeyDictionary[Any, dict[int, _StudyState]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.RLock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Learnt models are a cache: a copy (another process) starts without them.
+        state = self.__dict__.copy()
+        del state["_states"], state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._states = weakref.WeakKeyDictionary()
+        self._lock = threading.RLock()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _state(self, study: optuna.study.Study) -> _StudyState:
+        storage = study._storage
+        with self._lock:
+            per_study = self._states.setdefault(storage, {})
+            return per_study.setdefault(study._study_id, _StudyState())
+
+    def models(self, study: optuna.study.Study) -> dict[int, StudyPredictor]:
+        """The models learnt so far for ``study``, by checkpoint step (empty before any)."""
+        return dict(self._state(study).models)
+
+    def _usable(self, done: Sequence[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
+        return [
+            t for t in done if t.values and math.isfinite(t.values[0]) and t.intermediate_values
+        ]
+
+    def _refresh(self, state: _StudyState, usable: list[optuna.trial.FrozenTrial]) -> None:
+        """Refit when due and within the time budget; keep the last good models otherwise."""
+        n = len(usable)
+        if n < self.min_trials:
+            state.note = f"learning from the study: {n} of {self.min_trials} trials completed"
+            return
+        if state.models and n < math.ceil(state.fitted_on * self.growth):
+            return
+        starts = [t.datetime_start for t in usable if t.datetime_start is not None]
+        elapsed = (datetime.now() - min(starts)).total_seconds() if starts else 0.0
+        guess = (
+            state.last_fit_seconds * n / max(state.fitted_on, 1)
+            if state.fitted_on
+            else _FIRST_FIT_GUESS[self.predictor_options.get("model", "ridge")]
+        )
+        if self.time_share is not None and state.fit_seconds + guess > self.time_share * elapsed:
+            if not state.models:
+                state.note = (
+                    f"learning from the study: waiting for the time budget "
+                    f"(time_share={self.time_share:g} of {elapsed:.1f} s)"
+                )
+            return
+        started = time.perf_counter()
+        checkpoints = checkpoint_steps(usable, self.checkpoints)
+        models: dict[int, StudyPredictor] = {}
+        failure = ""
+        for step in checkpoints:
+            try:
+                models[step] = StudyPredictor(
+                    step, prior=self.prior, **self.predictor_options
+                ).fit(usable)
+            except ValueError as exc:
+                failure = str(exc)
+        seconds = time.perf_counter() - started
+        state.fit_seconds += seconds
+        state.last_fit_seconds = seconds
+        state.fitted_on = n
+        if models:
+            state.checkpoints, state.models = checkpoints, models
+            state.note = ""
+        elif not state.models:
+            state.note = f"learning from the study: {failure or 'no checkpoint to learn at'}"
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def decide(
+        self,
+        study: optuna.study.Study,
+        trial: optuna.trial.FrozenTrial,
+        bound: dict[str, Any] | None,
+    ) -> dict[str, Any] | None:
+        """Judge ``trial`` at its last step; return a decision to record, or ``None`` when
+        there is nothing new to say (kept)."""
+        step = trial.last_step
+        if step is None:
+            return None
+        maximize = study.direction == StudyDirection.MAXIMIZE
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        decision: dict[str, Any] | None = None
+        with self._lock:
+            state = self._state(study)
+            if not state.models and state.checkpoints_from != len(done):
+                # Before the first model, know where the checkpoints lie (few trials: cheap).
+                state.checkpoints = checkpoint_steps(self._usable(done), self.checkpoints)
+                state.checkpoints_from = len(done)
+            reached = [c for c in state.checkpoints if c <= step]
+            if reached and (bound is None or (bound.get("epoch") or -1) < reached[-1]):
+                # A checkpoint the trial has not been judged at: (re)learn, then judge.
+                self._refresh(state, self._usable(done))
+                reached = [c for c in state.checkpoints if c <= step]
+                if reached:
+                    decision = self._learnt_rule(state, trial, reached[-1], done, maximize)
+        if decision is not None and decision["verdict"] == "pruned":
+            return decision
+        floor = self._floor(trial, step, done, maximize)
+        if floor is not None:
+            return floor
+        return decision
+
+    def _learnt_rule(
+        self,
+        state: _StudyState,
+        trial: optuna.trial.FrozenTrial,
+        checkpoint: int,
+        done: Sequence[optuna.trial.FrozenTrial],
+        maximize: bool,
+    ) -> dict[str, Any]:
+        decision = new_decision(checkpoint, trial=trial)
+        model = state.models.get(checkpoint)
+        if model is None:
+            decision["reason"] = state.note or "learning from the study"
+            return decision
+        mean, spread = model.predict_with_uncertainty([trial])
+        predicted = float(mean[0])
+        sign = 1.0 if maximize else -1.0
+        errors = sign * model.cv_residuals_  # how much better than predicted trials ended
+        margin = float(np.quantile(errors, self.confidence)) if self.confidence else 0.0
+        finals = np.array([t.values[0] for t in done if t.values], dtype="float64")
+        finals = np.sort(sign * finals[np.isfinite(finals)])[::-1]
+        decision.update(
+            predictor=f"study ({model.n_train_trials_} trials)",
+            predicted=predicted,
+            std=float(spread[0]),
+            margin=margin,
+            known_finals=len(finals),
+        )
+        if len(finals) < self.top_k:
+            decision["reason"] = f"startup: {len(finals)} known finals, top_k={self.top_k} needed"
+            return decision
+        threshold = sign * float(finals[self.top_k - 1])
+        # The chance, judged by the model's own out-of-fold errors, of ending past the bar.
+        decision["p_reach"] = float(np.mean(errors >= sign * (threshold - predicted)))
+        keep_rule(
+            decision,
+            predicted=predicted,
+            margin=margin,
+            threshold=threshold,
+            maximize=maximize,
+            bar=f"top-{self.top_k}",
+            known=len(finals),
+            prefix=f"at step {checkpoint}: ",
+        )
+        return decision
+
+    def _floor(
+        self,
+        trial: optuna.trial.FrozenTrial,
+        step: int,
+        done: Sequence[optuna.trial.FrozenTrial],
+        maximize: bool,
+    ) -> dict[str, Any] | None:
+        """Optuna's PercentilePruner rule (MedianPruner at 50): a pruning decision or None.
+
+        Plain Python on purpose: it runs at every report, where numpy's call overhead would
+        cost more than the arithmetic.
+        """
+        if self.floor_percentile is None or not done or len(done) < self.n_startup_trials:
+            return None
+        if step < self.n_warmup_steps:
+            return None
+        name = (
+            "median" if self.floor_percentile == 50 else f"{self.floor_percentile:g}th percentile"
+        )
+        values = [v for v in trial.intermediate_values.values() if v == v]  # NaN != NaN
+        if not values:
+            decision = new_decision(step, f"{name} rule", trial=trial)
+            decision.update(verdict="pruned", reason=f"no number reported up to step {step}")
+            return decision
+        best = max(values) if maximize else min(values)
+        others = []
+        for t in done:
+            value = t.intermediate_values.get(step)
+            if value is not None and value == value:
+                others.append(value)
+        if not others:
+            return None  # no evidence at this step
+        bar = _percentile(
+            sorted(others), 100 - self.floor_percentile if maximize else self.floor_percentile
+        )
+        if not ((best < bar) if maximize else (best > bar)):
+            return None
+        decision = new_decision(step, f"{name} rule", trial=trial)
+        decision.update(
+            threshold=bar,
+            verdict="pruned",
+            reason=(
+                f"{name} rule: best value so far {best:.4f} is "
+                f"{'below' if maximize else 'above'} the {name} {bar:.4f} of "
+                f"{len(others)} completed trials at step {step}"
+            ),
+        )
+        return decision
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    """numpy's default (linear) percentile of sorted finite-or-infinite values."""
+    position = q / 100 * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    if ordered[low] == ordered[high]:
+        return ordered[low]
+    if math.isinf(ordered[low]) or math.isinf(ordered[high]):
+        return math.nan  # as numpy: no bar, no pruning
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
