@@ -20,15 +20,10 @@ import torch
 from scipy.stats import kendalltau, spearmanr
 from sklearn.model_selection import KFold
 
-from optuna_naap import (
-    NAAPPredictor,
-    epsilon_batch,
-    epsilon_score,
-    load_cifar10,
-    load_naap440,
-    num_violations,
-)
+from optuna_naap import NAAPPredictor, load_cifar10, load_naap440
 from optuna_naap._epsilon import DEFAULT_WEIGHTS
+from optuna_naap.epsilon import epsilon_batch, epsilon_score
+from optuna_naap.metrics import num_violations
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
 

@@ -23,8 +23,9 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from optuna_naap import Recipe, SchemeNet, load_naap440, synthetic_images, train_scheme
+from optuna_naap import Recipe, load_naap440, synthetic_images, train_scheme
 from optuna_naap._objective import resolve_device
+from optuna_naap.objective import SchemeNet
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
 

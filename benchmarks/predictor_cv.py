@@ -20,7 +20,8 @@ from rich.progress import track
 from rich.table import Table
 from sklearn.model_selection import KFold
 
-from optuna_naap import NAAPPredictor, load_naap440, mean_absolute_error, num_violations
+from optuna_naap import NAAPPredictor, load_naap440
+from optuna_naap.metrics import mean_absolute_error, num_violations
 
 
 def main() -> None:

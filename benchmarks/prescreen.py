@@ -40,7 +40,7 @@ def main() -> None:
 
     frame = load_naap440(args.naap440)
     if args.epsilon:
-        from optuna_naap import add_epsilon
+        from optuna_naap.epsilon import add_epsilon
 
         frame = add_epsilon(frame)
     rows = frame[frame.IsTest == 0].reset_index(drop=True) if args.rows == "train" else frame

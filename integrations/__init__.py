@@ -1,7 +1,9 @@
-"""Adapters to other tools, each behind an optional extra (``optuna_naap.integrations``).
+"""Adapters to other tools, each behind an optional extra.
 
-``optuna_naap.integrations.dashboard``: optuna-dashboard notes, figure and server
-(``pip install "optuna-naap[dashboard]"``).
+The adapters' code lives in the installed package, ``optuna_naap.integrations``, so that
+``import optuna_naap.integrations.dashboard`` works from a source checkout and from an install
+alike; this folder re-exports them (``integrations.dashboard``) and holds what is not Python
+to import: ``optunahub/``, NAAPPruner packaged for the OptunaHub registry.
 """
 
 from __future__ import annotations

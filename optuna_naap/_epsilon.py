@@ -90,9 +90,9 @@ def epsilon_score(
     """The epsilon score of a scheme (or a model) on one unlabelled batch.
 
     Args:
-        scheme_or_model: A scheme (a :class:`~optuna_naap.SchemeNet` is built for it) or any
-            torch module; a given module's state (weights, BatchNorm statistics, train/eval
-            mode) is restored afterwards.
+        scheme_or_model: A scheme (a :class:`~optuna_naap.objective.SchemeNet` is built for
+            it) or any torch module; a given module's state (weights, BatchNorm statistics,
+            train/eval mode) is restored afterwards.
         images: A normalised batch, N x 3 x H x W (:func:`epsilon_batch`).
         weights: The two constant weights.
 
@@ -158,7 +158,8 @@ def add_epsilon(
     Example:
         .. code-block:: python
 
-            from optuna_naap import NAAPPredictor, add_epsilon, load_naap440
+            from optuna_naap import NAAPPredictor, load_naap440
+            from optuna_naap.epsilon import add_epsilon
 
             rows = add_epsilon(load_naap440("naap440v2.csv"))
             predictor = NAAPPredictor(0, extra_features=("Epsilon",)).fit(rows)

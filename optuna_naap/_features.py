@@ -17,7 +17,7 @@ from optuna_naap._scheme import (
     INPUT_SIZE,
     NUM_CLASSES,
     SchemeLike,
-    scheme_to_json,
+    scheme_to_dicts,
     validate_scheme,
 )
 
@@ -137,7 +137,7 @@ def available_epochs(columns: Iterable[object]) -> int:
 def _parse_scheme(value: object, row: int) -> list[dict[str, object]]:
     try:
         scheme = json.loads(value) if isinstance(value, str) else value
-        return scheme_to_json(scheme)  # type: ignore[arg-type]
+        return scheme_to_dicts(scheme)  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
         raise ValueError(f"the Scheme of data row {row + 1} is not a valid scheme: {exc}") from exc
 

@@ -47,7 +47,7 @@ def num_violations(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[int, int]:
     Example:
         .. code-block:: python
 
-            from optuna_naap import num_violations
+            from optuna_naap.metrics import num_violations
 
             assert num_violations([0.1, 0.2, 0.3], [0.1, 0.3, 0.2]) == (1, 3)
     """

@@ -9,7 +9,7 @@ from optuna_naap._scheme import (
     INPUT_CHANNELS,
     NUM_CLASSES,
     SchemeLike,
-    scheme_to_json,
+    scheme_to_dicts,
     validate_scheme,
 )
 
@@ -34,7 +34,7 @@ class SchemeNet(nn.Module):
         .. code-block:: python
 
             import torch
-            from optuna_naap import SchemeNet
+            from optuna_naap.objective import SchemeNet
 
             net = SchemeNet([{"kernel_size": 3, "width": 12, "stride": 2, "residual": False}])
             assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
@@ -51,7 +51,7 @@ class SchemeNet(nn.Module):
         blocks = validate_scheme(scheme, input_channels=in_channels)
         if num_classes < 1:
             raise ValueError(f"num_classes must be positive, but got {num_classes=}")
-        self.scheme = scheme_to_json(blocks)
+        self.scheme = scheme_to_dicts(blocks)
         self.components = nn.ModuleList()
         self.residual_connections = [b.residual for b in blocks]
         width = in_channels

@@ -16,7 +16,7 @@ from optuna_naap._images import ImageData
 from optuna_naap._net import SchemeNet
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import DEVICE_ATTR, FAILURE_ATTR, RECIPE_ATTR
-from optuna_naap._scheme import SchemeLike, scheme_to_json
+from optuna_naap._scheme import SchemeLike, scheme_to_dicts
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import report_epoch, suggest_scheme, trial_scheme
 
@@ -24,13 +24,13 @@ __all__ = [
     "FAILURE_ATTR",
     "CIFAR10Objective",
     "EpochResult",
-    "TrainingFailed",
+    "TrainingError",
     "resolve_device",
     "train_scheme",
 ]
 
 
-class TrainingFailed(RuntimeError):
+class TrainingError(RuntimeError):
     """Training cannot go on (non-finite loss, out of memory); the message says why."""
 
 
@@ -125,11 +125,11 @@ def train_scheme(
     stops training (a pruned trial).
 
     Raises:
-        TrainingFailed: a non-finite epoch loss, or the device ran out of memory.
+        TrainingError: a non-finite epoch loss, or the device ran out of memory.
     """
     device = resolve_device(device)
     torch.manual_seed(recipe.seed)  # before building the network: a reproducible init
-    net = SchemeNet(scheme_to_json(scheme), num_classes=data.num_classes).to(device)
+    net = SchemeNet(scheme_to_dicts(scheme), num_classes=data.num_classes).to(device)
     if recipe.channels_last:
         net = net.to(memory_format=torch.channels_last)
     model: Callable[[torch.Tensor], torch.Tensor] = net
@@ -164,10 +164,10 @@ def train_scheme(
                 losses[step] = loss.detach()
             accuracy = _evaluate(model, net, images, recipe, autocast, device)
         except torch.cuda.OutOfMemoryError as exc:
-            raise TrainingFailed(f"out of memory on {device} at epoch {epoch}") from exc
+            raise TrainingError(f"out of memory on {device} at epoch {epoch}") from exc
         batch_losses = losses.double().cpu().numpy()
         if not np.isfinite(batch_losses).all():
-            raise TrainingFailed(f"non-finite training loss at epoch {epoch}")
+            raise TrainingError(f"non-finite training loss at epoch {epoch}")
         result = EpochResult(
             epoch,
             accuracy,
@@ -272,7 +272,7 @@ class CIFAR10Objective:
 
         try:
             results = train_scheme(scheme, self.data, self.recipe, self.device, on_epoch=on_epoch)
-        except TrainingFailed as exc:
+        except TrainingError as exc:
             trial.set_user_attr(FAILURE_ATTR, str(exc))
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()

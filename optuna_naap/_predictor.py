@@ -133,7 +133,8 @@ class NAAPPredictor:
     Two CatBoost components, blended: an *architecture* model on the scheme alone (the CSV's
     scheme columns with log params and MACs, plus, when rows carry a ``Scheme`` column, the
     receptive field, final resolution and per-position options), and a *curve* model on the
-    scheme plus summaries of the first ``epochs`` epochs (:func:`~optuna_naap.build_features`).
+    scheme plus summaries of the first ``epochs`` epochs
+    (:func:`~optuna_naap.features.build_features`).
     The blend weight is chosen on the fit rows by an inner 5-fold cross-validation
     (``architecture_weight="auto"``; 0.5 with fewer than 10 rows), so a space where early
     curves say more than the architecture gets more of the curve. ``loss="PairLogit"`` learns
@@ -378,7 +379,7 @@ class NAAPPredictor:
         """Fit on rows in the NAAP-440 layout (``MaxAccuracy`` is the target); return self.
 
         A study is accepted too: its COMPLETE trials with a recorded scheme and curve, as
-        :func:`~optuna_naap.study_to_frame` gives them.
+        :func:`~optuna_naap.data.study_to_frame` gives them.
         """
         self._validate_params()
         import pandas as pd

@@ -37,10 +37,10 @@ class SchemePrescreen:
     ``naap:decision`` user attribute with ``epoch`` 0 (and the flat ``naap:*`` ones).
 
     When the predictor was fit with the zero-cost epsilon score
-    (``extra_features=("Epsilon",)``, rows from :func:`~optuna_naap.add_epsilon`), the score of
-    the sampled scheme is computed on ``images`` (a grey-scale batch without) and stored in the
-    trial's ``Epsilon`` user attribute, where NAAPPruner's predictors find it too. Other extra
-    features are read from the trial's user attributes of the same name.
+    (``extra_features=("Epsilon",)``, rows from :func:`~optuna_naap.epsilon.add_epsilon`), the
+    score of the sampled scheme is computed on ``images`` (a grey-scale batch without) and stored
+    in the trial's ``Epsilon`` user attribute, where NAAPPruner's predictors find it too. Other
+    extra features are read from the trial's user attributes of the same name.
 
     A pruned pre-screened trial still counts toward ``n_trials``. Only maximizing studies are
     screened (the predictor predicts accuracy).
@@ -54,7 +54,7 @@ class SchemePrescreen:
         confidence: Quantile of the predictor's cross-validated errors used as the margin.
         reference_values: Known finals besides the study's completed trials.
         images: Images for the epsilon score (:class:`~optuna_naap.ImageData` or a normalised
-            batch from :func:`~optuna_naap.epsilon_batch`); default: the grey-scale batch.
+            batch from :func:`~optuna_naap.epsilon.epsilon_batch`); default: the grey-scale batch.
 
     Example:
         .. code-block:: python

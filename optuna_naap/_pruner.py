@@ -31,7 +31,7 @@ from optuna_naap._trial import trial_curve, trial_scheme
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DECISION_ATTR", "NAAPPruner", "default_decision_epochs"]
+__all__ = ["DECISION_ATTR", "NAAPPruner", "default_decision_epochs", "pruner_for_recipe"]
 
 
 def default_decision_epochs(max_epochs: int) -> list[int]:
@@ -514,3 +514,35 @@ class NAAPPruner(BasePruner):
         decision = new_decision(int(trial.last_step or 0), trial=trial)
         decision["reason"] = reason
         return decision
+
+
+def pruner_for_recipe(
+    kind: str,
+    *,
+    max_epochs: int,
+    rows: pd.DataFrame | None = None,
+    predictor: NAAPPredictor | None = None,
+) -> BasePruner:
+    """The pruner a NAS study of schemes trained for ``max_epochs`` uses, by name.
+
+    ``"naap"``: NAAPPruner with ``predictor`` (a saved one), else fit on NAAP-440 ``rows`` at the
+    default decision epochs; ``"median"``: MedianPruner with a warm-up of 10% of training;
+    ``"none"``: no pruning.
+
+    Raises:
+        ValueError: for another name, or ``"naap"`` with neither ``predictor`` nor ``rows``.
+    """
+    if kind == "none":
+        return optuna.pruners.NopPruner()
+    if kind == "median":
+        warmup = max(1, round(0.1 * max_epochs))
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
+    if kind != "naap":
+        raise ValueError(f"kind must be 'naap', 'median' or 'none', but got {kind=}")
+    if predictor is not None:
+        return NAAPPruner(predictor, max_epochs=max_epochs)
+    if rows is None:
+        raise ValueError("a NAAP pruner needs a saved predictor or NAAP-440 rows to fit on")
+    return NAAPPruner.from_frame(
+        rows, decision_epochs=default_decision_epochs(max_epochs), max_epochs=max_epochs
+    )

@@ -19,7 +19,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_naap._record import PREDICTED_ATTR
-from optuna_naap._scheme import SchemeLike, scheme_key, scheme_to_json
+from optuna_naap._scheme import SchemeLike, scheme_key, scheme_to_dicts
 from optuna_naap._space import PositionChoices, SchemeSpace
 from optuna_naap._trial import ATTRIBUTES, trial_scheme
 
@@ -161,7 +161,7 @@ class SpaceRefiner:
                 )
             self.reference: list[dict[str, Any]] | str | None = reference
         elif reference is not None:
-            self.reference = scheme_to_json(reference)
+            self.reference = scheme_to_dicts(reference)
         else:
             self.reference = None
         self.after_trials = after_trials

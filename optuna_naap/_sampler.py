@@ -163,7 +163,8 @@ class NAAPSampler(BaseSampler):
         return self._refiner.refine(self._space, trials, direction=study.direction)
 
     def screen(self, trial: optuna.trial.Trial, scheme: list[dict[str, Any]]) -> None:
-        """Pre-screen ``scheme`` for the live ``trial`` (:func:`~optuna_naap.screen_scheme`).
+        """Pre-screen ``scheme`` for the live ``trial``
+        (:func:`~optuna_naap.record.screen_scheme`).
 
         Raises:
             optuna.TrialPruned: when the pre-screen says it cannot reach the top.

@@ -11,9 +11,8 @@ __all__ = [
     "Block",
     "Scheme",
     "SchemeLike",
-    "as_scheme",
     "scheme_key",
-    "scheme_to_json",
+    "scheme_to_dicts",
     "validate_scheme",
 ]
 
@@ -137,13 +136,9 @@ def validate_scheme(scheme: SchemeLike, *, input_channels: int = INPUT_CHANNELS)
     return blocks
 
 
-def as_scheme(scheme: SchemeLike) -> Scheme:
-    """Return ``scheme`` (JSON list of dicts or blocks) as a validated tuple of blocks."""
-    return validate_scheme(scheme)
-
-
-def scheme_to_json(scheme: SchemeLike) -> list[dict[str, Any]]:
-    """Return ``scheme`` in the JSON form of ``generated_schemes.json`` (validated)."""
+def scheme_to_dicts(scheme: SchemeLike) -> list[dict[str, Any]]:
+    """Return ``scheme`` as a list of block dicts, the form of ``generated_schemes.json`` and of
+    the ``naap:scheme`` attribute (validated; ``json.dumps`` it for text)."""
     return [block.to_json() for block in validate_scheme(scheme)]
 
 

@@ -161,7 +161,7 @@ class SchemeSpace:
     Example:
         .. code-block:: python
 
-            from optuna_naap import PositionChoices, SchemeSpace
+            from optuna_naap.scheme import PositionChoices, SchemeSpace
 
             assert len(SchemeSpace().enumerate()) == 440
             tiny = SchemeSpace(

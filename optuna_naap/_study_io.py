@@ -22,7 +22,7 @@ from optuna_naap._features import (
     scheme_features,
 )
 from optuna_naap._record import IS_TEST_ATTR, MODEL_ID_ATTR
-from optuna_naap._scheme import scheme_to_json
+from optuna_naap._scheme import scheme_to_dicts
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import CURVE_ATTR, SCHEME_ATTR, _params_and_distributions, trial_scheme
 
@@ -66,7 +66,7 @@ def frame_to_study(
     epochs = available_epochs(frame.columns)
     trials = []
     for _, row in frame.iterrows():
-        scheme = scheme_to_json(json.loads(row["Scheme"]))
+        scheme = scheme_to_dicts(json.loads(row["Scheme"]))
         params, distributions = _params_and_distributions(scheme, space)
         losses = {
             str(e): [float(row[f"e{e}LossMean"]), float(row[f"e{e}LossMedian"])]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from optuna_naap._record import CURVE_ATTR, EXHAUSTED_ATTR, REFINED_SPACE_ATTR, SCHEME_ATTR
-from optuna_naap._scheme import Block, SchemeLike, scheme_to_json
+from optuna_naap._scheme import Block, SchemeLike, scheme_to_dicts
 from optuna_naap._space import SchemeSpace
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def screen_scheme(trial: optuna.trial.Trial, scheme: SchemeLike) -> None:
     screen = getattr(getattr(trial, "study", None), "sampler", None)
     screen = getattr(screen, "screen", None)
     if screen is not None:
-        screen(trial, scheme_to_json(scheme))
+        screen(trial, scheme_to_dicts(scheme))
 
 
 def _walk(
@@ -182,7 +182,7 @@ def _params_and_distributions(
     """:func:`scheme_params` and each parameter's distribution (for ``create_trial``)."""
     from optuna.distributions import CategoricalDistribution
 
-    wanted = scheme_to_json(space.validate(scheme))
+    wanted = scheme_to_dicts(space.validate(scheme))
     params: dict[str, Any] = {}
     distributions: dict[str, BaseDistribution] = {}
 
@@ -207,7 +207,7 @@ def record_scheme(trial: optuna.trial.Trial, scheme: SchemeLike) -> list[dict[st
     Raises:
         ValueError: if the scheme is invalid (naming the block).
     """
-    json_scheme = scheme_to_json(scheme)
+    json_scheme = scheme_to_dicts(scheme)
     trial.set_user_attr(SCHEME_ATTR, json_scheme)
     return json_scheme
 
@@ -244,7 +244,7 @@ def trial_scheme(trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]] | None
     if raw is None:
         return None
     try:
-        return scheme_to_json(json.loads(raw) if isinstance(raw, str) else raw)
+        return scheme_to_dicts(json.loads(raw) if isinstance(raw, str) else raw)
     except (ValueError, TypeError):
         return None
 

@@ -44,7 +44,7 @@ from optuna_naap._features import available_epochs
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._pruner import NAAPPruner, default_decision_epochs
 from optuna_naap._record import MODEL_ID_ATTR
-from optuna_naap._scheme import scheme_to_json
+from optuna_naap._scheme import scheme_to_dicts
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import (
     ATTRIBUTES,
@@ -164,7 +164,7 @@ class ReplayObjective:
         self.pool = pool.iloc[order].reset_index(drop=True)
         self.max_epochs = max_epochs
         self.space = space or SchemeSpace()
-        self._schemes = [scheme_to_json(json.loads(s)) for s in self.pool["Scheme"]]
+        self._schemes = [scheme_to_dicts(json.loads(s)) for s in self.pool["Scheme"]]
         self._keys = [_scheme_key(s) for s in self._schemes]
         self._curves = {
             metric: self.pool[[f"e{e}{metric}" for e in range(1, max_epochs + 1)]].to_numpy(

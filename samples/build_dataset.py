@@ -16,7 +16,9 @@ from pathlib import Path
 
 import optuna
 
-from optuna_naap import PositionChoices, SchemeSpace, study_to_frame
+from optuna_naap import SchemeSpace
+from optuna_naap.data import study_to_frame
+from optuna_naap.scheme import PositionChoices
 
 
 def main() -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import optuna
 
-from optuna_naap import frame_to_study, load_naap440
+from optuna_naap import load_naap440
 from optuna_naap.benchmark import FitContext, replay_study
+from optuna_naap.data import frame_to_study
 from optuna_naap.integrations.dashboard import refresh, serve
 
 

@@ -14,7 +14,6 @@ import optuna
 
 from optuna_naap import (
     DECISION_ATTR,
-    SCHEME_ATTR,
     CIFAR10Objective,
     NAAPPruner,
     NAAPSampler,
@@ -23,6 +22,7 @@ from optuna_naap import (
     load_naap440,
     synthetic_images,
 )
+from optuna_naap.record import SCHEME_ATTR
 
 
 def main() -> None:

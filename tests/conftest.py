@@ -45,7 +45,7 @@ def naap440_v2(naap440_dir: Path) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def naap440_frame(naap440_v2: pd.DataFrame) -> pd.DataFrame:
     """The v2 rows with their ``Scheme`` column, as ``load_naap440`` gives them."""
-    from optuna_naap import attach_schemes
+    from optuna_naap.data import attach_schemes
 
     return attach_schemes(naap440_v2)
 

@@ -7,8 +7,9 @@ from typing import Any
 import optuna
 import pandas as pd
 import pytest
+from options import FAST
 
-from optuna_naap import attach_schemes, scheme_params
+from optuna_naap import scheme_params
 from optuna_naap.benchmark import (
     MODEL_ID_ATTR,
     BenchmarkError,
@@ -23,9 +24,9 @@ from optuna_naap.benchmark import (
     summarize,
 )
 from optuna_naap.cli import main
+from optuna_naap.data import attach_schemes
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-FAST = {"iterations": 60, "learning_rate": 0.2, "n_models": 1, "thread_count": 2}
 
 
 @pytest.fixture(scope="module")

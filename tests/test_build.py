@@ -14,8 +14,11 @@ import optuna
 import pandas as pd
 import pytest
 
-from optuna_naap import PositionChoices, SchemeSpace
+from optuna_naap import SchemeSpace
 from optuna_naap.cli import main
+from optuna_naap.scheme import PositionChoices
+
+pytestmark = pytest.mark.e2e  # worker processes on SQLite and PostgreSQL
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

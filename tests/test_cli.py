@@ -10,7 +10,7 @@ import pytest
 
 from optuna_naap.cli import main
 
-FAST = ["--epochs", "0,9", "--seeds", "1", "--baselines", "1-NN;Linear Regression"]
+FAST_ARGS = ["--epochs", "0,9", "--seeds", "1", "--baselines", "1-NN;Linear Regression"]
 
 
 def test_evaluate_json(naap440_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,7 +22,7 @@ def test_evaluate_json(naap440_dir: Path, capsys: pytest.CaptureFixture[str]) ->
                 str(naap440_dir / "naap440v2.csv"),
                 "--format",
                 "json",
-                *FAST,
+                *FAST_ARGS,
             ]
         )
         == 0
@@ -106,7 +106,7 @@ def test_evaluate_table_and_out_dir(naap440_dir: Path, tmp_path: Path) -> None:
             str(naap440_dir / "naap440v2.csv"),
             "--out",
             str(out),
-            *FAST,
+            *FAST_ARGS,
         ],
         capture_output=True,
         text=True,

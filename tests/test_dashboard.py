@@ -13,11 +13,12 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+from options import FAST
 from servers import free_port, install_debian_package
 
-from optuna_naap import attach_schemes
 from optuna_naap.benchmark import FitContext, replay_study
 from optuna_naap.cli import main
+from optuna_naap.data import attach_schemes
 from optuna_naap.integrations.dashboard import (
     FIGURE_ID,
     DashboardCallback,
@@ -26,8 +27,9 @@ from optuna_naap.integrations.dashboard import (
     require_dashboard,
 )
 
+pytestmark = pytest.mark.e2e  # optuna-dashboard in headless Chromium
+
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-FAST = {"iterations": 80, "learning_rate": 0.15, "n_models": 1, "thread_count": 2}
 
 
 def pruned_study(frame: pd.DataFrame, storage: str) -> optuna.study.Study:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from optuna_naap import NAAPDataError, attach_schemes, fetch_naap440, load_naap440
+from optuna_naap import NAAPDataError, load_naap440
 from optuna_naap._data import NAAP440_SOURCES
+from optuna_naap.data import attach_schemes, fetch_naap440
 
 
 @pytest.mark.parametrize("name", ["naap440.csv", "naap440v2.csv"])

@@ -6,6 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.e2e  # the Sphinx site
+
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from optuna_naap import SchemeNet, synthetic_images
+from optuna_naap import synthetic_images
 from optuna_naap._epsilon import choose_epsilon_weights, epsilon_batch, epsilon_score
+from optuna_naap.objective import SchemeNet
 
 SCHEMES = [
     [{"kernel_size": 3, "width": 12, "stride": 2, "residual": False}],

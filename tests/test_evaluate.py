@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optuna_naap import attach_schemes
-from optuna_naap._evaluate import PAPER_SEEDS, evaluate, paper_regressors
+from optuna_naap.cli._paper_table import PAPER_SEEDS, evaluate, paper_regressors
+from optuna_naap.data import attach_schemes
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optuna_naap import (
+from optuna_naap import scheme_features
+from optuna_naap.data import attach_schemes
+from optuna_naap.features import (
     SCHEME_COLUMNS,
     SCHEME_COLUMNS_V2,
-    attach_schemes,
     build_features,
     curve_columns,
     scheme_descriptors,
-    scheme_features,
 )
 
 

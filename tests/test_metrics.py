@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau, spearmanr
 
-from optuna_naap import (
+from optuna_naap.metrics import (
     kendall_tau,
     mean_absolute_error,
     monotonicity_score,

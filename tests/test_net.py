@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from optuna_naap import SchemeNet, scheme_features
+from optuna_naap import scheme_features
+from optuna_naap.objective import SchemeNet
 
 SAMPLE = [0, 1, 2, 57, 123, 200, 318, 439]
 

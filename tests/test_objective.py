@@ -14,15 +14,15 @@ from torchvision import transforms
 from optuna_naap import (
     CIFAR10Objective,
     ImageData,
-    ImageDataError,
     Recipe,
-    SchemeNet,
     load_cifar10,
     record_scheme,
     synthetic_images,
     train_scheme,
 )
 from optuna_naap._objective import FAILURE_ATTR, epoch_order, resolve_device
+from optuna_naap.data import ImageDataError
+from optuna_naap.objective import SchemeNet
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SCHEME = [

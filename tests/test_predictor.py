@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from options import FAST
 
-from optuna_naap import NAAPPredictor, PredictorFileError, attach_schemes, num_violations
-
-FAST = {"iterations": 60, "learning_rate": 0.2, "thread_count": 2, "n_models": 1}
+from optuna_naap import NAAPPredictor, PredictorFileError
+from optuna_naap.data import attach_schemes
+from optuna_naap.metrics import num_violations
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,20 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from options import FAST
 
 from optuna_naap import (
     DECISION_ATTR,
     NAAPPredictor,
     NAAPSampler,
     SchemePrescreen,
-    add_epsilon,
     scheme_features,
     suggest_scheme,
 )
 from optuna_naap.benchmark import FitContext, replay_study
+from optuna_naap.epsilon import add_epsilon
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-FAST = {"iterations": 80, "learning_rate": 0.2, "n_models": 1, "thread_count": 2}
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from options import FAST
 
 from optuna_naap import (
     DECISION_ATTR,
@@ -19,7 +20,6 @@ from optuna_naap import (
 )
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-FAST = {"iterations": 80, "learning_rate": 0.2, "n_models": 1, "thread_count": 2}
 
 
 @pytest.fixture(scope="module")

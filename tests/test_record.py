@@ -74,7 +74,7 @@ def test_keep_rule_in_both_directions(
 def test_every_naap_key_is_written_in_one_module() -> None:
     """One concept, one place: no module but _record.py spells a ``naap:`` key out."""
     offenders = []
-    for path in [*(ROOT / "optuna_naap").glob("*.py"), *(ROOT / "integrations").glob("*.py")]:
+    for path in [*(ROOT / "optuna_naap").rglob("*.py"), *(ROOT / "integrations").rglob("*.py")]:
         if path.name == "_record.py":
             continue
         tree = ast.parse(path.read_text())

@@ -11,15 +11,9 @@ from optuna.distributions import CategoricalDistribution
 from optuna.study import StudyDirection
 from optuna.trial import TrialState, create_trial
 
-from optuna_naap import (
-    NAAPSampler,
-    PositionChoices,
-    SchemeSpace,
-    SpaceRefiner,
-    option_fitness,
-    suggest_scheme,
-    trial_fitness,
-)
+from optuna_naap import NAAPSampler, SchemeSpace, SpaceRefiner, suggest_scheme
+from optuna_naap.refine import option_fitness, trial_fitness
+from optuna_naap.scheme import PositionChoices
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

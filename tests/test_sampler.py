@@ -7,13 +7,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from optuna_naap import (
-    NAAPSampler,
-    PositionChoices,
-    SchemeSpace,
-    scheme_params,
-    suggest_scheme,
-)
+from optuna_naap import NAAPSampler, SchemeSpace, scheme_params, suggest_scheme
+from optuna_naap.scheme import PositionChoices
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

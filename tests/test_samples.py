@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.e2e  # the samples, as scripts
+
+
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 

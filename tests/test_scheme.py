@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from optuna_naap import Block, scheme_to_json, validate_scheme
+from optuna_naap import scheme_to_dicts, validate_scheme
+from optuna_naap.scheme import Block
 
 
 def _b(k: int = 3, w: int = 16, s: int = 1, r: bool = False) -> dict[str, Any]:
@@ -15,8 +16,8 @@ def test_valid_scheme_round_trips() -> None:
     scheme = [_b(3, 12, 2), _b(1, 12, 1, True), _b(5, 32, 2)]
     blocks = validate_scheme(scheme)
     assert blocks == (Block(3, 12, 2, False), Block(1, 12, 1, True), Block(5, 32, 2, False))
-    assert scheme_to_json(blocks) == scheme
-    assert scheme_to_json(scheme) == scheme
+    assert scheme_to_dicts(blocks) == scheme
+    assert scheme_to_dicts(scheme) == scheme
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,8 @@ import pytest
 
 from optuna_naap.cli import main
 
+pytestmark = pytest.mark.e2e  # the search command in subprocesses, Ctrl-C
+
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
@@ -149,7 +151,7 @@ def sigint_interrupts() -> Iterator[None]:
 
 
 def test_ctrl_c_never_cuts_a_storage_call_in_half(sigint_interrupts: None) -> None:
-    from optuna_naap._interrupt import interrupt_outside_storage
+    from optuna_naap.cli._interrupt import interrupt_outside_storage
 
     # A function that runs as if it were database-driver code, and gets a SIGINT mid-way.
     driver: dict[str, Any] = {"__name__": "sqlalchemy.fake_driver", "os": os, "signal": signal}
@@ -178,7 +180,7 @@ def test_ctrl_c_never_cuts_a_storage_call_in_half(sigint_interrupts: None) -> No
 
 
 def test_an_ignored_sigint_stays_ignored() -> None:
-    from optuna_naap._interrupt import interrupt_outside_storage
+    from optuna_naap.cli._interrupt import interrupt_outside_storage
 
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from optuna_naap import PositionChoices, SchemeSpace
+from optuna_naap import SchemeSpace
+from optuna_naap.scheme import PositionChoices
 
 
 def test_default_space_reproduces_the_published_440(reference_schemes: list[Any]) -> None:

@@ -9,23 +9,14 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from options import FAST
 
-from optuna_naap import (
-    NAAPDataError,
-    NAAPPredictor,
-    NAAPPruner,
-    attach_schemes,
-    frame_to_study,
-    record_scheme,
-    report_epoch,
-    study_to_frame,
-    write_naap_csv,
-)
+from optuna_naap import NAAPDataError, NAAPPredictor, NAAPPruner, record_scheme, report_epoch
 from optuna_naap._study_io import default_is_test
 from optuna_naap.cli import main
+from optuna_naap.data import attach_schemes, frame_to_study, study_to_frame, write_naap_csv
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-FAST = {"iterations": 60, "learning_rate": 0.2, "n_models": 1, "thread_count": 2}
 
 
 @pytest.fixture(scope="module")

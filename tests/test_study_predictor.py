@@ -15,11 +15,11 @@ from optuna_naap import (
     NAAPPruner,
     StudyLearner,
     StudyPredictor,
-    attach_schemes,
     record_scheme,
     report_epoch,
 )
 from optuna_naap._study_predictor import CURVE_FEATURES, curve_features
+from optuna_naap.data import attach_schemes
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 STEPS = 30

@@ -6,17 +6,9 @@ from pathlib import Path
 import optuna
 import pytest
 
-from optuna_naap import (
-    CURVE_ATTR,
-    SCHEME_ATTR,
-    PositionChoices,
-    SchemeSpace,
-    record_scheme,
-    report_epoch,
-    suggest_scheme,
-    trial_curve,
-    trial_scheme,
-)
+from optuna_naap import SchemeSpace, record_scheme, report_epoch, suggest_scheme, trial_scheme
+from optuna_naap.record import CURVE_ATTR, SCHEME_ATTR, trial_curve
+from optuna_naap.scheme import PositionChoices
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -14,9 +14,9 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from optuna_naap._interrupt import interrupt_outside_storage
 from optuna_naap._objective import CIFAR10Objective, EpochResult
 from optuna_naap._record import DECISION_ATTR, SCHEME_ATTR
+from optuna_naap.cli._interrupt import interrupt_outside_storage
 
 __all__ = ["SearchView", "describe_best", "run_search"]
 

@@ -13,10 +13,10 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from optuna_naap._interrupt import interrupt_outside_storage
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import BUILD_ATTR, QUEUED_ATTR, SCHEME_ATTR
 from optuna_naap._space import SchemeSpace
+from optuna_naap.cli._interrupt import interrupt_outside_storage
 
 __all__ = ["DataSpec", "BuildCounts", "build_counts", "open_build_study", "run_build_worker"]
 

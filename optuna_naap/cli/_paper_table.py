@@ -110,7 +110,7 @@ def evaluate(
     Models are fit on the ``IsTest == 0`` rows and scored on the ``IsTest == 1`` rows. For each
     model and epochs value, every seed is run and the run with the median number of violations
     is reported (the paper's rule). The paper's regressors use its features and a standard
-    scaler; the NAAPPredictor variants use :func:`~optuna_naap.build_features`.
+    scaler; the NAAPPredictor variants use :func:`~optuna_naap.features.build_features`.
 
     Args:
         frame: The NAAP-440 rows (with ``Scheme`` for the predictor's structure features).

@@ -1,0 +1,7 @@
+"""``python -m optuna_naap.cli``."""
+
+import sys
+
+from optuna_naap.cli import main
+
+sys.exit(main())

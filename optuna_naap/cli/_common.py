@@ -1,0 +1,116 @@
+"""What the commands share: the one-line error, argument types and option groups."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CommandError",
+    "add_data",
+    "add_device",
+    "add_epochs",
+    "add_naap440",
+    "add_storage",
+    "int_list",
+    "names",
+    "one_line",
+    "open_storage",
+    "out_dir",
+    "positive_int",
+]
+
+
+class CommandError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def int_list(text: str) -> list[int]:
+    """An argparse type: comma-separated integers."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 0,3,6,9, but got {text!r}"
+        ) from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, but got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, but got {value}")
+    return value
+
+
+def names(text: str | None) -> list[str] | None:
+    """Comma-separated names, or None when not given."""
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+def add_storage(
+    parser: argparse.ArgumentParser, default: str | None, *, help: str | None = None
+) -> None:
+    """``--storage URL``: required when there is no default."""
+    parser.add_argument(
+        "--storage", metavar="URL", default=default, required=default is None, help=help
+    )
+
+
+def add_naap440(parser: Any, help: str) -> None:
+    """``--naap440 PATH``: the NAAP-440 CSV (else the cached, checksum-pinned download)."""
+    parser.add_argument("--naap440", metavar="PATH", help=help)
+
+
+def add_data(parser: argparse.ArgumentParser, *, download_help: str) -> None:
+    """``--data``, ``--data-root`` and ``--download``: where the training images come from."""
+    parser.add_argument("--data", choices=("cifar10", "synthetic"), default="cifar10")
+    parser.add_argument(
+        "--data-root", metavar="DIR", default="data", help="CIFAR-10 folder (default: data)"
+    )
+    parser.add_argument("--download", action="store_true", help=download_help)
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    """``--device``: where to train."""
+    parser.add_argument("--device", metavar="D", help="cpu, cuda, cuda:1, mps (default: best)")
+
+
+def add_epochs(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--epochs N``: epochs of the recipe (default 90)."""
+    parser.add_argument(
+        "--epochs", type=positive_int, metavar="N", help=f"epochs per {what} (default: 90)"
+    )
+
+
+def out_dir(text: str | None) -> Path | None:
+    """An ``--out DIR`` that may not be an existing file."""
+    path = Path(text) if text else None
+    if path is not None and path.exists() and not path.is_dir():
+        raise CommandError(f"--out {path} exists and is not a directory")
+    return path
+
+
+def open_storage(url: str) -> Any:
+    """The Optuna storage at ``url``, or a one-line CommandError."""
+    import optuna
+
+    try:
+        return optuna.storages.get_storage(url)
+    except Exception as exc:  # any storage failure: one line, not a traceback
+        raise CommandError(f"cannot open the storage {url!r}: {exc}") from exc
+
+
+def one_line(exc: BaseException) -> str:
+    """The message on one line (database drivers spread theirs over several)."""
+    text = str(exc).split("(Background on this error at:")[0]
+    return " ".join(text.split())
