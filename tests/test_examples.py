@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import re
@@ -22,6 +23,9 @@ _BLOCK = re.compile(r"\.\. code-block:: python\n\n((?:[ ]{4}.*\n|\n)+)")
 def _examples() -> list[Any]:
     objects: list[tuple[str, Any]] = [("optuna_naap.benchmark", benchmark)]
     objects += [(f"optuna_naap.{n}", getattr(optuna_naap, n)) for n in optuna_naap.__all__]
+    for sub in ("scheme", "features", "record", "data", "metrics", "objective", "refine"):
+        module = importlib.import_module(f"optuna_naap.{sub}")
+        objects += [(f"optuna_naap.{sub}.{n}", getattr(module, n)) for n in module.__all__]
     objects += [(f"benchmark.{n}", getattr(benchmark, n)) for n in benchmark.__all__]
     objects += [(f"dashboard.{n}", getattr(dashboard, n)) for n in dashboard.__all__]
     seen: set[int] = set()

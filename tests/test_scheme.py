@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from optuna_naap import scheme_to_dicts, validate_scheme
-from optuna_naap.scheme import Block
+from optuna_naap import validate_scheme
+from optuna_naap.scheme import Block, scheme_to_dicts
 
 
 def _b(k: int = 3, w: int = 16, s: int = 1, r: bool = False) -> dict[str, Any]:
