@@ -36,6 +36,6 @@ def test_docs_build_without_warnings(tmp_path: Path) -> None:
     index = (tmp_path / "html" / "index.html").read_text()
     assert "optuna-naap" in index
     api = (tmp_path / "html" / "api.html").read_text()
-    for name in ("NAAPPruner", "SpaceRefiner", "SchemePrescreen", "epsilon_score"):
+    for name in ("NAAPPruner", "StudyLearner", "SchemePrescreen", "epsilon.epsilon_score"):
         assert f'id="optuna_naap.{name}"' in api, name
     assert (tmp_path / "html" / "tutorials" / "refine_and_prescreen.html").exists()
