@@ -6,6 +6,8 @@ Run: ``python benchmarks/pruner_speed.py [--naap440 PATH]``. Two parts:
   in-memory study with 1000 COMPLETE trials, then times ``trial.should_prune()`` for trials
   replaying test-split curves: at the decision epoch (where the predictor runs) and at the other
   epochs (where the pruner only looks at the step).
+* Multi-objective mode (accuracy against MACs): the same predictor and test-split curves in a
+  study of 1000 COMPLETE (accuracy, MACs) trials, asked through ``optuna_naap.should_prune``.
 * Generic mode (``NAAPPruner()``, no NAAP scheme): 1000 COMPLETE trials with three params and
   30-step curves, then every step of 200 new trials; the learnt model's refits are timed apart
   (they happen when the study has grown by 25%, not at every decision).
@@ -18,6 +20,7 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -86,7 +89,53 @@ def main() -> None:
         f"p90 {ms(other, 0.9):.3f} ms"
     )
 
+    pareto(predictor, train, test, args.finished, args.decisions)
     generic(args.finished, args.decisions)
+
+
+def pareto(predictor: NAAPPredictor, train: Any, test: Any, finished: int, decisions: int) -> None:
+    import warnings
+
+    from optuna_naap import should_prune
+    from optuna_naap.pareto import ParetoReferences
+
+    pruner = NAAPPruner(predictor, pareto_references=ParetoReferences(train))
+    study = optuna.create_study(directions=["maximize", "minimize"], pruner=pruner)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["accuracy", "macs"])
+    rng = np.random.default_rng(0)
+    study.add_trials(
+        [
+            optuna.trial.create_trial(values=[float(a), float(m)])
+            for a, m in zip(
+                rng.uniform(0.3, 0.8, finished), 10 ** rng.uniform(5, 9, finished), strict=True
+            )
+        ]
+    )
+    times: list[float] = []
+    for i in range(decisions):
+        row = test.iloc[i % len(test)]
+        trial = study.ask()
+        record_scheme(trial, json.loads(row["Scheme"]))
+        for epoch in range(1, 10):
+            report_epoch(
+                trial,
+                epoch,
+                accuracy=float(row[f"e{epoch}Accuracy"]),
+                loss_mean=float(row[f"e{epoch}LossMean"]),
+                loss_median=float(row[f"e{epoch}LossMedian"]),
+            )
+            if epoch == 9:
+                started = time.perf_counter()
+                should_prune(trial)
+                times.append(time.perf_counter() - started)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    print(
+        f"multi-objective (accuracy, MACs), {finished} finished trials: should_prune at the "
+        f"decision epoch: median {1000 * statistics.median(times):.2f} ms, "
+        f"p90 {1000 * float(np.quantile(times, 0.9)):.2f} ms"
+    )
 
 
 def generic(finished: int, decisions: int) -> None:

@@ -2,9 +2,9 @@
 
 The top level holds what users reach for (about 25 names); the rest lives in public submodules:
 ``optuna_naap.scheme``, ``.features``, ``.record``, ``.data``, ``.metrics``, ``.objective``,
-``.refine``, ``.epsilon``, ``.benchmark``, ``.objective_suite`` and ``.integrations``. Heavy
-dependencies (torch, catboost) are imported only when the names that need them are used, so
-``import optuna_naap`` stays fast.
+``.pareto``, ``.refine``, ``.epsilon``, ``.benchmark``, ``.objective_suite`` and
+``.integrations``. Heavy dependencies (torch, catboost) are imported only when the names that
+need them are used, so ``import optuna_naap`` stays fast.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from optuna_naap._data import NAAPDataError, load_naap440
 from optuna_naap._features import scheme_features
 from optuna_naap._images import ImageData, load_cifar10, synthetic_images
+from optuna_naap._pareto import should_prune
 from optuna_naap._predictor import NAAPPredictor, PredictorFileError
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import DECISION_ATTR
@@ -61,6 +62,7 @@ __all__ = [
     "report_epoch",
     "scheme_features",
     "scheme_params",
+    "should_prune",
     "suggest_scheme",
     "synthetic_images",
     "train_scheme",

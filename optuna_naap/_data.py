@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from optuna_naap._features import CURVE_METRICS, SCHEME_COLUMNS, SCHEME_COLUMNS_V2, scheme_features
 
@@ -93,7 +93,8 @@ def _fetch(url: str, sha256: str, target: Path) -> None:
 
 
 def validate_frame(frame: pd.DataFrame, *, source: str = "the data") -> pd.DataFrame:
-    """Check rows in the NAAP-440 CSV layout and return them with numeric columns.
+    """Check the rows of ``frame`` in the NAAP-440 CSV layout and return them with numeric
+    columns (errors name ``source``, the file they came from).
 
     Needs ``ModelId``, ``IsTest``, the six v1 scheme columns, ``MaxAccuracy`` and, for some
     ``n >= 1``, the curve columns of epochs 1..n (the published file has 90). The v2 columns
@@ -159,13 +160,71 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "the data") -> pd.DataF
             f"{source}: IsTest must be 0 or 1, but data row {row + 1} has "
             f"{out['IsTest'].iloc[row]!r}"
         )
+    _check_ranges(out, source)
     out["ModelId"] = out["ModelId"].astype("int64")
     out["IsTest"] = out["IsTest"].astype("int64")
     return out
 
 
+def _check_ranges(frame: pd.DataFrame, source: str) -> None:
+    """Values that cannot be true: accuracies outside [0, 1] (a hint for percentages), losses
+    that are negative or not finite, fractional ModelIds, a MaxAccuracy below the curve."""
+    import numpy as np
+
+    def first(bad: Any) -> int:
+        return int(np.asarray(bad).nonzero()[0][0])
+
+    fractional = frame["ModelId"] % 1 != 0
+    if fractional.any():
+        row = first(fractional)
+        raise NAAPDataError(
+            f"{source}: ModelId must be an integer, but data row {row + 1} has "
+            f"{float(frame['ModelId'].iloc[row]):g}"
+        )
+    accuracies = ["MaxAccuracy", *(c for c in frame.columns if str(c).endswith("Accuracy"))]
+    for column in dict.fromkeys(accuracies):
+        values = frame[column].to_numpy(dtype="float64")
+        bad = ~((values >= 0) & (values <= 1))
+        if bad.any():
+            row = first(bad)
+            value = values[row]
+            hint = (
+                "; accuracies are fractions (it looks like a percentage)"
+                if 1 < value <= 100
+                else ""
+            )
+            raise NAAPDataError(
+                f"{source}: column {column} must be in [0, 1], but data row {row + 1} has "
+                f"{value:g}{hint}"
+            )
+    for column in (c for c in frame.columns if "Loss" in str(c)):
+        values = frame[column].to_numpy(dtype="float64")
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            row = first(bad)
+            raise NAAPDataError(
+                f"{source}: column {column} must be a finite loss >= 0, but data row "
+                f"{row + 1} has {values[row]:g}"
+            )
+    curve = [
+        c for c in frame.columns if _EPOCH_COLUMN.match(str(c)) and str(c).endswith("Accuracy")
+    ]
+    # MaxAccuracy is the best of the epochs' test accuracies: it cannot be below one of them.
+    below = (
+        frame["MaxAccuracy"].to_numpy() < frame[curve].to_numpy(dtype="float64").max(axis=1) - 1e-9
+    )
+    if below.any():
+        row = first(below)
+        raise NAAPDataError(
+            f"{source}: MaxAccuracy {frame['MaxAccuracy'].iloc[row]:g} of data row {row + 1} "
+            f"is below the row's best epoch accuracy "
+            f"{frame[curve].iloc[row].max():g}; MaxAccuracy is the best of the epochs"
+        )
+
+
 def read_naap_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read and validate a CSV in the NAAP-440 layout (v1 or v2, any number of epochs)."""
+    """Read and validate the CSV at ``path`` in the NAAP-440 layout (v1 or v2, any number of
+    epochs)."""
     import pandas as pd
 
     path = Path(path)

@@ -41,7 +41,8 @@ DEFAULT_WEIGHTS = (1e-6, 1e-5)
 
 
 def epsilon_batch(data: ImageData | None = None, *, size: int = 64, seed: int = 0) -> torch.Tensor:
-    """One unlabelled, normalised batch: images from ``data``, or grey-scale noise without.
+    """One unlabelled, normalised batch of ``size`` images: from ``data``, or grey-scale noise
+    without (``seed`` chooses them).
 
     The grey-scale batch (one random level per image, the same on the three channels, plus
     mild noise) serves when no images are at hand; the score needs no labels.
@@ -130,7 +131,8 @@ def choose_epsilon_weights(
     images: torch.Tensor,
     candidates: Sequence[float] = (1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
 ) -> tuple[tuple[float, float], int]:
-    """The pair of candidate weights with the fewest undefined scores over ``schemes``.
+    """The pair of ``candidates`` weights with the fewest undefined scores over ``schemes``
+    on the batch ``images``.
 
     Returns the pair and its count of undefined (NaN) scores; ties go to the first pair in the
     candidates' order.
@@ -150,7 +152,8 @@ def add_epsilon(
     *,
     weights: Sequence[float] = DEFAULT_WEIGHTS,
 ) -> pd.DataFrame:
-    """Return a copy of NAAP-440 rows with an ``Epsilon`` column, one score per ``Scheme``.
+    """Return a copy of NAAP-440 rows ``frame`` with an ``Epsilon`` column, one score per
+    ``Scheme`` (with the pair of ``weights``).
 
     For fitting a :class:`~optuna_naap.NAAPPredictor` with ``extra_features=("Epsilon",)``;
     ``images`` as :class:`~optuna_naap.ImageData` or a batch (default: the grey-scale batch).

@@ -171,6 +171,14 @@ def synthetic_images(
     need; it says nothing about CIFAR-10 accuracy. ``noise`` (the Gaussian's standard
     deviation, in pixel levels) makes it harder: 40 is learnt to near 100% in a few epochs,
     150 leaves room between schemes.
+
+    Args:
+        n_train: Training images.
+        n_test: Test images.
+        num_classes: Classes (labels ``0 .. num_classes - 1``).
+        size: Height and width of the square images, in pixels.
+        noise: Standard deviation of the Gaussian noise, in pixel levels.
+        seed: Seed of the templates and the noise.
     """
     for name, value in (("n_train", n_train), ("n_test", n_test), ("num_classes", num_classes)):
         if not isinstance(value, int) or value < 1:

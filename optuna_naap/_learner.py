@@ -261,7 +261,8 @@ class StudyLearner:
         trial: optuna.trial.FrozenTrial,
         bound: dict[str, Any] | None,
     ) -> dict[str, Any] | None:
-        """Judge ``trial`` at its last step; return a decision to record, or ``None`` when
+        """Judge ``trial`` of ``study`` at its last step, given ``bound``, the decision
+        already recorded on it (or ``None``); return a decision to record, or ``None`` when
         there is nothing new to say (kept)."""
         step = trial.last_step
         if step is None:

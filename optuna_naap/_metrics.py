@@ -32,7 +32,7 @@ def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]
 
 
 def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
-    """Mean absolute error."""
+    """Mean absolute error of the predictions ``y_pred`` against the true values ``y_true``."""
     t, p = _pair(y_true, y_pred)
     return float(np.mean(np.abs(t - p)))
 
@@ -40,7 +40,8 @@ def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
 def num_violations(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[int, int]:
     """Return the NAAP paper's violations and the number of pairs, ``n(n-1)/2``.
 
-    A violation is a pair ordered one way by the truth and the other way by the prediction.
+    A violation is a pair ordered one way by the truth ``y_true`` and the other way by the
+    prediction ``y_pred``.
     Pairs tied in the truth or in the prediction are not violations (the paper's NAAP-440 test
     rows have no tied truths).
 
@@ -59,13 +60,14 @@ def num_violations(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[int, int]:
 
 
 def monotonicity_score(y_true: ArrayLike, y_pred: ArrayLike) -> float:
-    """The NAAP paper's monotonicity score: ``1 - violations / (n(n-1)/2)`` (1.0 for n < 2)."""
+    """The NAAP paper's monotonicity score of ``y_pred`` against ``y_true``:
+    ``1 - violations / (n(n-1)/2)`` (1.0 for n < 2)."""
     violations, pairs = num_violations(y_true, y_pred)
     return 1.0 - violations / pairs if pairs else 1.0
 
 
 def kendall_tau(y_true: ArrayLike, y_pred: ArrayLike) -> float:
-    """Kendall's tau-b (as :func:`scipy.stats.kendalltau`)."""
+    """Kendall's tau-b of ``y_pred`` against ``y_true`` (as :func:`scipy.stats.kendalltau`)."""
     from scipy.stats import kendalltau
 
     t, p = _pair(y_true, y_pred)
@@ -73,7 +75,8 @@ def kendall_tau(y_true: ArrayLike, y_pred: ArrayLike) -> float:
 
 
 def spearman_rho(y_true: ArrayLike, y_pred: ArrayLike) -> float:
-    """Spearman's rank correlation (as :func:`scipy.stats.spearmanr`)."""
+    """Spearman's rank correlation of ``y_pred`` against ``y_true`` (as
+    :func:`scipy.stats.spearmanr`)."""
     from scipy.stats import spearmanr
 
     t, p = _pair(y_true, y_pred)
@@ -81,7 +84,8 @@ def spearman_rho(y_true: ArrayLike, y_pred: ArrayLike) -> float:
 
 
 def top_k_recall(y_true: ArrayLike, y_pred: ArrayLike, k: int) -> float:
-    """Share of the ``k`` truly best rows that are among the ``k`` best predicted rows.
+    """Share of the ``k`` truly best rows (by ``y_true``) that are among the ``k`` best
+    predicted rows (by ``y_pred``).
 
     Ties are broken by row order (first row first), in both rankings.
     """
@@ -95,7 +99,16 @@ def top_k_recall(y_true: ArrayLike, y_pred: ArrayLike, k: int) -> float:
 
 @dataclass(frozen=True)
 class RankingScores:
-    """All metrics of one prediction, as reported by ``optuna-naap evaluate``."""
+    """All metrics of one prediction, as reported by ``optuna-naap evaluate``.
+
+    Attributes:
+        mae: Mean absolute error.
+        violations: The NAAP paper's violations (pairs ranked the wrong way).
+        max_violations: The number of pairs, ``n(n-1)/2``.
+        monotonicity: ``1 - violations / max_violations``.
+        kendall: Kendall's tau-b.
+        spearman: Spearman's rank correlation.
+    """
 
     mae: float
     violations: int
@@ -106,7 +119,8 @@ class RankingScores:
 
 
 def ranking_scores(y_true: ArrayLike, y_pred: ArrayLike) -> RankingScores:
-    """Compute every metric of :class:`RankingScores` at once."""
+    """Compute every metric of :class:`RankingScores` of ``y_pred`` against ``y_true`` at
+    once."""
     violations, pairs = num_violations(y_true, y_pred)
     return RankingScores(
         mae=mean_absolute_error(y_true, y_pred),

@@ -88,6 +88,7 @@ class SchemeNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The class logits of a batch of images ``x`` (N, channels, height, width)."""
         for block, residual in zip(self.components, self.residual_connections, strict=True):
             y = block(x)
             x = y + x if residual else y

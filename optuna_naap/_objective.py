@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from optuna_naap._images import ImageData
 from optuna_naap._net import SchemeNet
+from optuna_naap._pareto import is_multi_objective, objective_values, should_prune
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import DEVICE_ATTR, FAILURE_ATTR, RECIPE_ATTR
 from optuna_naap._scheme import SchemeLike, scheme_to_dicts
@@ -36,7 +37,15 @@ class TrainingError(RuntimeError):
 
 @dataclass(frozen=True)
 class EpochResult:
-    """One epoch: test accuracy, the batch losses' mean and median, and the seconds it took."""
+    """One epoch: test accuracy, the batch losses' mean and median, and the seconds it took.
+
+    Attributes:
+        epoch: The epoch, 1-based.
+        accuracy: Test-set accuracy after the epoch (a fraction).
+        loss_mean: Mean of the epoch's batch losses.
+        loss_median: Median of the epoch's batch losses.
+        seconds: Wall time of the epoch's training and evaluation.
+    """
 
     epoch: int
     accuracy: float
@@ -46,14 +55,34 @@ class EpochResult:
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else cuda if available, else mps if available, else cpu."""
+    """``device`` if given, else cuda if available, else mps if available, else cpu.
+
+    Raises:
+        ValueError: for an unknown device, or one this machine does not have (checked here,
+            before any study starts, not at the first batch).
+    """
     if device is not None:
         try:
-            return torch.device(device)
+            chosen = torch.device(device)
         except RuntimeError as exc:
             raise ValueError(
                 f"unknown device {device!r} ({exc}); use cpu, cuda, cuda:1, mps"
             ) from exc
+        if chosen.type == "cuda":
+            count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            if (chosen.index or 0) >= count:
+                raise ValueError(
+                    f"device {device!r} is not available here (torch sees {count} CUDA "
+                    "device(s)); use --device cpu, or leave --device out to pick the best one"
+                )
+        if chosen.type == "mps":
+            mps = getattr(torch.backends, "mps", None)
+            if mps is None or not mps.is_available():
+                raise ValueError(
+                    f"device {device!r} is not available here; use --device cpu, or leave "
+                    "--device out to pick the best one"
+                )
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -205,11 +234,13 @@ class CIFAR10Objective:
     Each call samples a valid scheme with :func:`~optuna_naap.suggest_scheme` (or uses the one
     already recorded on the trial, for enqueued or replayed schemes), trains it with
     :func:`train_scheme`, and after each epoch calls :func:`~optuna_naap.report_epoch` with the
-    test accuracy and the batch losses' mean and median, then ``trial.should_prune()``. It
-    returns the best accuracy over the epochs (the NAAP-440 CSV's ``MaxAccuracy``, a maximum
-    over test-set evaluations). A non-finite loss or running out of device memory fails the
-    trial (the objective returns NaN) with the reason in the ``naap:failure`` user attribute,
-    and the study goes on.
+    test accuracy and the batch losses' mean and median, then asks
+    :func:`~optuna_naap.should_prune`. It returns the best accuracy over the epochs (the
+    NAAP-440 CSV's ``MaxAccuracy``, a maximum over test-set evaluations); in a multi-objective
+    study (objectives named with ``study.set_metric_names``, see :mod:`optuna_naap.pareto`),
+    that accuracy and the scheme's exact costs, in the study's order. A non-finite loss or
+    running out of device memory fails the trial (the objective returns NaN) with the reason in
+    the ``naap:failure`` user attribute, and the study goes on.
 
     Args:
         data: The images (:func:`~optuna_naap.load_cifar10`, :class:`~optuna_naap.ImageData`,
@@ -249,7 +280,7 @@ class CIFAR10Objective:
         self.space = space or SchemeSpace()
         self.on_epoch = on_epoch
 
-    def __call__(self, trial: optuna.trial.Trial) -> float:
+    def __call__(self, trial: optuna.trial.Trial) -> float | tuple[float, ...]:
         scheme = trial_scheme(trial) or suggest_scheme(trial, self.space)  # type: ignore[arg-type]
         trial.set_user_attr(RECIPE_ATTR, self.recipe.to_json())
         trial.set_user_attr(DEVICE_ATTR, str(self.device))
@@ -265,7 +296,7 @@ class CIFAR10Objective:
             )
             if self.on_epoch is not None:
                 self.on_epoch(trial, result)
-            if trial.should_prune():
+            if should_prune(trial):  # trial.should_prune() refuses multi-objective studies
                 pruned.append(result.epoch)
                 return True
             return False
@@ -279,4 +310,7 @@ class CIFAR10Objective:
             return math.nan  # Optuna marks the trial FAIL and the study goes on
         if pruned:
             raise optuna.TrialPruned(f"pruned at epoch {pruned[0]}")
-        return max(r.accuracy for r in results)
+        accuracy = max(r.accuracy for r in results)
+        if is_multi_objective(trial):
+            return objective_values(trial, accuracy)
+        return accuracy

@@ -459,13 +459,14 @@ class NAAPPredictor:
         ]
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Predict ``MaxAccuracy`` for rows in the NAAP-440 layout (target column not needed)."""
+        """Predict ``MaxAccuracy`` for the rows of ``frame``, in the NAAP-440 layout (target
+        column not needed)."""
         self._check_fitted()
         features = self._features(frame)
         return self._blend(lambda c: c.predict(c.matrix(features)))
 
     def predict_with_uncertainty(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Return the predicted accuracies and a standard deviation for each row.
+        """Return the predicted accuracies and a standard deviation for each row of ``frame``.
 
         The spread is that of the blended members: CatBoost's virtual ensembles (10 truncations
         of each model's boosting sequence) of each of the ``n_models`` models. It measures how
@@ -485,7 +486,7 @@ class NAAPPredictor:
     # -- persistence ------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted predictor to one self-describing JSON file (no pickle)."""
+        """Write the fitted predictor to ``path``: one self-describing JSON file (no pickle)."""
         import catboost
 
         self._check_fitted()
@@ -510,7 +511,7 @@ class NAAPPredictor:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NAAPPredictor:
-        """Read a predictor written by :meth:`save`.
+        """Read a predictor that :meth:`save` wrote to ``path``.
 
         Raises:
             PredictorFileError: a missing, foreign, corrupt or newer-format file.

@@ -10,8 +10,15 @@ import optuna
 from optuna.study import StudyDirection
 
 from optuna_naap._features import EPSILON_FEATURE
+from optuna_naap._pareto import ParetoObjectives, ParetoReferences
 from optuna_naap._predictor import NAAPPredictor
-from optuna_naap._pruner import check_bar_options, judge_scheme_row, margin_quantile, scheme_row
+from optuna_naap._pruner import (
+    check_bar_options,
+    judge_scheme_pareto,
+    judge_scheme_row,
+    margin_quantile,
+    scheme_row,
+)
 from optuna_naap._record import new_decision, record_decision
 
 if TYPE_CHECKING:
@@ -42,8 +49,12 @@ class SchemePrescreen:
     in the trial's ``Epsilon`` user attribute, where NAAPPruner's predictors find it too. Other
     extra features are read from the trial's user attributes of the same name.
 
-    A pruned pre-screened trial still counts toward ``n_trials``. Only maximizing studies are
-    screened (the predictor predicts accuracy).
+    A pruned pre-screened trial still counts toward ``n_trials``. Single-objective studies are
+    screened when they maximize (the predictor predicts accuracy). In a multi-objective study
+    (objectives named with ``study.set_metric_names``, see :mod:`optuna_naap.pareto`) a scheme
+    is skipped when its predicted accuracy plus the margin cannot reach the accuracy of a
+    completed trial that costs no more: dominated by the front before its first epoch
+    (``top_k``, ``top_fraction`` and ``reference_values`` play no part there).
 
     Args:
         predictor: A fitted NAAPPredictor with ``epochs=0``.
@@ -53,6 +64,8 @@ class SchemePrescreen:
         n_startup_trials: Completed trials of the study needed before any skipping.
         confidence: Quantile of the predictor's cross-validated errors used as the margin.
         reference_values: Known finals besides the study's completed trials.
+        pareto_references: Known results with their costs for multi-objective studies
+            (:class:`~optuna_naap.pareto.ParetoReferences`).
         images: Images for the epsilon score (:class:`~optuna_naap.ImageData` or a normalised
             batch from :func:`~optuna_naap.epsilon.epsilon_batch`); default: the grey-scale batch.
 
@@ -78,8 +91,14 @@ class SchemePrescreen:
         n_startup_trials: int = 0,
         confidence: float = 0.9,
         reference_values: Sequence[float] = (),
+        pareto_references: ParetoReferences | None = None,
         images: ImageData | torch.Tensor | None = None,
     ) -> None:
+        if pareto_references is not None and not isinstance(pareto_references, ParetoReferences):
+            raise ValueError(
+                "pareto_references must be a ParetoReferences, "
+                f"but got {type(pareto_references).__name__}"
+            )
         if not isinstance(predictor, NAAPPredictor) or not hasattr(predictor, "components_"):
             raise ValueError(
                 f"predictor must be a fitted NAAPPredictor, but got {type(predictor).__name__}"
@@ -104,6 +123,7 @@ class SchemePrescreen:
         self.n_startup_trials = n_startup_trials
         self.confidence = float(confidence)
         self._references = references
+        self.pareto_references = pareto_references
         self._margin = margin_quantile(
             getattr(predictor, "cv_residuals_", np.empty(0)), self.confidence
         )
@@ -131,6 +151,7 @@ class SchemePrescreen:
         predictor = NAAPPredictor(0, **dict(predictor_options or {})).fit(frame)
         if use_reference:
             options.setdefault("reference_values", frame["MaxAccuracy"].to_numpy(dtype="float64"))
+            options.setdefault("pareto_references", ParetoReferences(frame))
         return cls(predictor, **options)
 
     def _epsilon(self, scheme: list[dict[str, Any]]) -> float:
@@ -143,7 +164,8 @@ class SchemePrescreen:
     def decide(
         self, study: optuna.study.Study, trial: optuna.trial.Trial, scheme: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        """Decide on ``scheme`` for the live ``trial``, record the decision, return it."""
+        """Decide on ``scheme`` for the live ``trial`` of ``study``, record the decision,
+        return it."""
         decision = new_decision(0, "naap440 pre-screen", trial=trial)
         self._decide(study, trial, scheme, decision)
         record_decision(study._storage, trial._trial_id, decision)
@@ -156,7 +178,8 @@ class SchemePrescreen:
         scheme: list[dict[str, Any]],
         decision: dict[str, Any],
     ) -> None:
-        if len(study.directions) > 1 or study.direction != StudyDirection.MAXIMIZE:
+        multi = len(study.directions) > 1
+        if not multi and study.direction != StudyDirection.MAXIMIZE:
             decision["reason"] = "the pre-screen predicts accuracy: it screens maximizing studies"
             return
         if (
@@ -167,6 +190,22 @@ class SchemePrescreen:
         row = scheme_row(self.predictor, scheme, trial.user_attrs)
         if isinstance(row, str):
             decision["reason"] = row
+            return
+        if multi:
+            objectives = ParetoObjectives.of_study(study)
+            judge_scheme_pareto(
+                decision,
+                study,
+                trial,
+                self.predictor,
+                row,
+                objectives,
+                margin=self._margin,
+                uncertainty=0.0,
+                references=self.pareto_references,
+                prefix="before training: ",
+                scheme=scheme,
+            )
             return
         judge_scheme_row(
             decision,

@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 
 from optuna_naap._features import scheme_features
 from optuna_naap._learner import StudyLearner
+from optuna_naap._pareto import ParetoObjectives, ParetoReferences, judge_pareto, trial_costs
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._record import (
     CURVE_ATTR,
@@ -26,7 +27,7 @@ from optuna_naap._record import (
     new_decision,
     record_decision,
 )
-from optuna_naap._trial import trial_curve, trial_scheme
+from optuna_naap._trial import accuracy_curve, latest_epoch, trial_curve, trial_scheme
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,6 +127,14 @@ def known_finals_bar(
     return sign * float(np.partition(known, kth)[kth]), len(known), ""
 
 
+def predict_row(predictor: NAAPPredictor, row: dict[str, Any]) -> tuple[float, float]:
+    """The predicted final accuracy of one predictor row, and its spread."""
+    import pandas as pd
+
+    mean, std = predictor.predict_with_uncertainty(pd.DataFrame([row]))
+    return float(mean[0]), float(std[0])
+
+
 def judge_scheme_row(
     decision: dict[str, Any],
     study: optuna.study.Study,
@@ -142,10 +151,7 @@ def judge_scheme_row(
 ) -> None:
     """Judge a scheme's predictor row against the known finals of a maximizing ``study``: the
     NAAP-440 decision that the pruner and the pre-screen share. Fills ``decision``."""
-    import pandas as pd
-
-    mean, std = predictor.predict_with_uncertainty(pd.DataFrame([row]))
-    predicted, spread = float(mean[0]), float(std[0])
+    predicted, spread = predict_row(predictor, row)
     margin = margin + uncertainty * spread
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     threshold, known, waiting = known_finals_bar(
@@ -172,6 +178,41 @@ def judge_scheme_row(
     )
 
 
+def judge_scheme_pareto(
+    decision: dict[str, Any],
+    study: optuna.study.Study,
+    trial: optuna.trial.FrozenTrial | optuna.trial.Trial,
+    predictor: NAAPPredictor,
+    row: dict[str, Any],
+    objectives: ParetoObjectives,
+    *,
+    margin: float,
+    uncertainty: float,
+    references: ParetoReferences | None,
+    prefix: str,
+    scheme: list[dict[str, Any]] | None = None,
+) -> None:
+    """Judge a scheme's predictor row against the Pareto front of a multi-objective ``study``
+    at the trial's own costs (from ``scheme``, default the one it recorded): the rule the
+    pruner and the pre-screen share. Fills ``decision``."""
+    costs = trial_costs(trial, objectives, scheme)
+    if isinstance(costs, str):
+        decision["reason"] = costs
+        return
+    predicted, spread = predict_row(predictor, row)
+    judge_pareto(
+        decision,
+        study,
+        objectives,
+        costs,
+        predicted=predicted,
+        std=spread,
+        margin=margin + uncertainty * spread,
+        references=references,
+        prefix=prefix,
+    )
+
+
 class _SchemeRule:
     """NAAPPruner's NAAP-440 core: judge a recorded scheme and its curve at decision epochs with
     fitted NAAPPredictors, against the top of the known finals."""
@@ -186,8 +227,10 @@ class _SchemeRule:
         confidence: float,
         uncertainty: float,
         references: np.ndarray,
+        pareto_references: ParetoReferences | None = None,
     ) -> None:
         self.predictors = dict(sorted(predictors.items()))
+        self.pareto_references = pareto_references
         self.top_k = top_k
         self.top_fraction = top_fraction
         self.n_startup_trials = n_startup_trials
@@ -209,15 +252,19 @@ class _SchemeRule:
         study: optuna.study.Study,
         trial: optuna.trial.FrozenTrial,
         bound: dict[str, Any] | None,
+        objectives: ParetoObjectives | None = None,
     ) -> dict[str, Any] | None:
-        step = trial.last_step
+        """Judge ``trial`` at the latest decision epoch it reached and was not judged at
+        (``None`` when there is none); against the top of the known finals, or with
+        ``objectives``, against the Pareto front at the trial's own costs."""
+        step = latest_epoch(trial)
         due = [e for e in self.predictors if step is not None and e <= step]
         # The latest decision epoch reached and not yet judged (should_prune may skip epochs).
         if not due or (bound is not None and (bound.get("epoch") or -1) >= due[-1]):
             return None
         epoch = due[-1]
         decision = new_decision(epoch, trial=trial)
-        value = trial.intermediate_values.get(epoch, math.nan)
+        value = accuracy_curve(trial).get(epoch, math.nan)
         if value is None or not math.isfinite(value):
             decision.update(verdict="pruned", reason=f"non-finite value at step {epoch}")
             return decision
@@ -226,6 +273,20 @@ class _SchemeRule:
             decision["reason"] = row
             return decision
         decision["predictor"] = "naap440"
+        if objectives is not None:
+            judge_scheme_pareto(
+                decision,
+                study,
+                trial,
+                self.predictors[epoch],
+                row,
+                objectives,
+                margin=self.margins[epoch],
+                uncertainty=self.uncertainty,
+                references=self.pareto_references,
+                prefix=f"at epoch {epoch}: ",
+            )
+            return decision
         judge_scheme_row(
             decision,
             study,
@@ -286,7 +347,15 @@ class NAAPPruner(BasePruner):
     ``naap:verdict`` (sortable columns in optuna-dashboard). Decisions depend only on what the
     storage holds, so several workers on one RDB storage agree; learnt models are a per-process
     cache of it. A non-finite value at a NAAP decision epoch is pruned, as Optuna's own pruners
-    do. A multi-objective study is an error, as for Optuna's pruners.
+    do.
+
+    **Multi-objective studies** (accuracy against MACs, parameters, a measured latency; see
+    :mod:`optuna_naap.pareto`): name the objectives with ``study.set_metric_names`` and ask
+    :func:`~optuna_naap.should_prune` instead of ``trial.should_prune()`` (which Optuna refuses
+    there). At each decision epoch a trial is pruned when its predicted accuracy plus the margin
+    cannot reach the accuracy of a completed trial that costs no more in every cost: it would be
+    dominated by the study's front at its own exact cost. ``top_k``, ``top_fraction``,
+    ``reference_values`` and ``learn`` play no part there; other trials are kept.
 
     Args:
         predictor: A fitted :class:`~optuna_naap.NAAPPredictor` (its ``epochs`` is the decision
@@ -303,6 +372,10 @@ class NAAPPruner(BasePruner):
             margin (0 for none; 1 for the largest error seen).
         uncertainty: Predicted standard deviations added to the margin.
         reference_values: Known finals besides the study's completed trials.
+        pareto_references: Known results (accuracy and exact costs) for multi-objective
+            studies: a trial is also pruned when ``k`` of them dominate it
+            (:class:`~optuna_naap.pareto.ParetoReferences`; :meth:`from_frame` makes one from
+            its rows).
 
     Example:
         .. code-block:: python
@@ -336,7 +409,13 @@ class NAAPPruner(BasePruner):
         confidence: float = 0.9,
         uncertainty: float = 0.0,
         reference_values: Sequence[float] = (),
+        pareto_references: ParetoReferences | None = None,
     ) -> None:
+        if pareto_references is not None and not isinstance(pareto_references, ParetoReferences):
+            raise ValueError(
+                "pareto_references must be a ParetoReferences, "
+                f"but got {type(pareto_references).__name__}"
+            )
         if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs < 1:
             raise ValueError(f"max_epochs must be a positive integer, but got {max_epochs=}")
         check_bar_options(
@@ -379,6 +458,7 @@ class NAAPPruner(BasePruner):
                 confidence=float(confidence),
                 uncertainty=float(uncertainty),
                 references=references,
+                pareto_references=pareto_references,
             )
             if predictors
             else None
@@ -393,15 +473,19 @@ class NAAPPruner(BasePruner):
         self._decided: weakref.WeakKeyDictionary[Any, dict[int, dict[str, Any]]] = (
             weakref.WeakKeyDictionary()
         )
+        self._objectives: weakref.WeakKeyDictionary[Any, dict[int, ParetoObjectives]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_decided"]
+        del state["_decided"], state["_objectives"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._decided = weakref.WeakKeyDictionary()
+        self._objectives = weakref.WeakKeyDictionary()
 
     @property
     def decision_epochs(self) -> list[int]:
@@ -431,7 +515,8 @@ class NAAPPruner(BasePruner):
                 their ``Scheme`` column from :func:`~optuna_naap.load_naap440`).
             decision_epochs: Decision epochs (default: epoch 1 and 10% of ``max_epochs``).
             max_epochs: Epochs of full training.
-            use_reference: Whether the rows' ``MaxAccuracy`` values count as known finals.
+            use_reference: Whether the rows count as known results (their ``MaxAccuracy`` as
+                ``reference_values``; with their costs as ``pareto_references``).
             predictor_options: Keyword arguments of each :class:`~optuna_naap.NAAPPredictor`.
             **options: Other keyword arguments of :class:`NAAPPruner`.
         """
@@ -443,6 +528,7 @@ class NAAPPruner(BasePruner):
         }
         if use_reference:
             options.setdefault("reference_values", frame["MaxAccuracy"].to_numpy(dtype="float64"))
+            options.setdefault("pareto_references", ParetoReferences(frame))
         return cls(predictors, max_epochs=max_epochs, **options)
 
     @classmethod
@@ -464,28 +550,64 @@ class NAAPPruner(BasePruner):
     # -- deciding ---------------------------------------------------------------------------
 
     def prune(self, study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bool:
-        if len(study.directions) > 1:
-            raise NotImplementedError(
-                "NAAPPruner does not support multi-objective studies (nor do Optuna's pruners)"
-            )
-        if trial.last_step is None:
+        multi = len(study.directions) > 1
+        if (trial.last_step if not multi else latest_epoch(trial)) is None:
             return False
         decided = self._decided.setdefault(study._storage, {})
         bound = decided.get(trial._trial_id) or bound_decision(trial)
         if bound is not None and bound.get("verdict") == "pruned":
             return True  # once pruned, pruned at every later step
-        maximize = study.direction == StudyDirection.MAXIMIZE
+        if multi:
+            decision = self._pareto(study, trial, bound)
+        else:
+            maximize = study.direction == StudyDirection.MAXIMIZE
+            decision = self._single(study, trial, bound, maximize)
+        if decision is None:
+            return False
+        record_decision(study._storage, trial._trial_id, decision)
+        decided[trial._trial_id] = decision
+        return decision["verdict"] == "pruned"
+
+    def _pareto(
+        self,
+        study: optuna.study.Study,
+        trial: optuna.trial.FrozenTrial,
+        bound: dict[str, Any] | None,
+    ) -> dict[str, Any] | None:
+        """A multi-objective study: the Pareto rule on recorded schemes, else kept."""
+        # The objectives' names are a storage read: once per study and process.
+        known = self._objectives.setdefault(study._storage, {})
+        objectives = known.get(study._study_id)
+        if objectives is None:
+            objectives = known[study._study_id] = ParetoObjectives.of_study(study)
+        if self._rule is not None and self._rule.covers(trial):
+            return self._rule.decide(study, trial, bound, objectives)
+        if bound is not None:
+            return None
+        decision = new_decision(int(latest_epoch(trial) or 0), trial=trial)
+        decision["reason"] = (
+            "multi-objective: NAAPPruner judges schemes recorded with suggest_scheme and "
+            "report_epoch, with NAAP-440 predictors (NAAPPruner.from_frame)"
+            if self._rule is None
+            else "multi-objective: no scheme and losses recorded (use suggest_scheme and "
+            "report_epoch)"
+        )
+        return decision
+
+    def _single(
+        self,
+        study: optuna.study.Study,
+        trial: optuna.trial.FrozenTrial,
+        bound: dict[str, Any] | None,
+        maximize: bool,
+    ) -> dict[str, Any] | None:
         if self._rule is not None and maximize and self._rule.covers(trial):
             decision = self._rule.decide(study, trial, bound)
         elif self._learner is not None:
             decision = self._learner.decide(study, trial, bound)
         else:
             decision = self._unjudged(study, trial, bound, maximize)
-        if decision is None:
-            return False
-        record_decision(study._storage, trial._trial_id, decision)
-        decided[trial._trial_id] = decision
-        return decision["verdict"] == "pruned"
+        return decision
 
     def _unjudged(
         self,

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     import optuna
 
 __all__ = [
+    "ACCURACY_ATTR",
     "BUILD_ATTR",
+    "COSTS_ATTR",
     "CURVE_ATTR",
     "DECISION_ATTR",
     "DEVICE_ATTR",
@@ -42,6 +44,11 @@ __all__ = [
 SCHEME_ATTR = "naap:scheme"
 #: The epochs' losses: ``{"1": [loss_mean, loss_median], ...}``.
 CURVE_ATTR = "naap:losses"
+#: The epochs' accuracies in a multi-objective study, where Optuna stores no intermediate
+#: values: ``{"1": 0.41, ...}``.
+ACCURACY_ATTR = "naap:accuracies"
+#: Costs the objective measured itself (latency, ...): ``{"latency": 0.0042}``.
+COSTS_ATTR = "naap:costs"
 #: Why the objective failed the trial (non-finite loss, out of memory, ...).
 FAILURE_ATTR = "naap:failure"
 #: The recipe the objective trained with (JSON).

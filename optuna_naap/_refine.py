@@ -45,7 +45,12 @@ def trial_fitness(trial: FrozenTrial) -> float | None:
 class OptionFitness:
     """The fitness of one option: the mean fitness of the trials whose scheme used it.
 
-    ``position`` is ``None`` for the depth (``attribute`` ``"depth"``).
+    Attributes:
+        position: The block position (0-based), ``None`` for the depth.
+        attribute: ``kernel_size``, ``width``, ``stride``, ``residual`` or ``depth``.
+        value: The option.
+        fitness: Mean fitness of the trials whose scheme used it.
+        trials: How many trials used it.
     """
 
     position: int | None
@@ -192,9 +197,9 @@ class SpaceRefiner:
         *,
         direction: StudyDirection = StudyDirection.MAXIMIZE,
     ) -> SchemeSpace | None:
-        """The refined space given the study's ``trials`` (all of them: those running count as
-        run), or ``None`` before ``after_trials`` of them have a fitness, or when nothing is
-        dropped in the end."""
+        """The refined ``space`` given the study's ``trials`` (all of them: those running count
+        as run) and its ``direction``, or ``None`` before ``after_trials`` of them have a
+        fitness, or when nothing is dropped in the end."""
         scored = _scored(trials)
         if sum(fitness is not None for _, fitness, _ in scored) < self.after_trials:
             return None

@@ -50,6 +50,11 @@ class NAAPSampler(BaseSampler):
         space: The scheme space (default: the NAAP-440 space).
         exhaustive: Visit every scheme of the space once.
         seed: Seed of the default base sampler.
+        refine: A :class:`~optuna_naap.SpaceRefiner`: from its ``after_trials``-th trial on,
+            sample from the space refined to each position's fittest options (AutoSpace).
+        prescreen: A :class:`~optuna_naap.SchemePrescreen`: skip a sampled scheme before its
+            first epoch when a 0-epoch predictor says it cannot reach the top (or, in a
+            multi-objective study, that it is dominated at its own cost).
 
     Example:
         .. code-block:: python

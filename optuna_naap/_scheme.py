@@ -94,7 +94,8 @@ def validate_scheme(scheme: SchemeLike, *, input_channels: int = INPUT_CHANNELS)
 
     A valid scheme is non-empty, every block has a positive odd kernel size, a positive width and
     stride, and a residual connection only where the block's input and output shapes agree
-    (not the first block, stride 1, same width as the previous block).
+    (not the first block, stride 1, same width as the previous block). ``input_channels``: the
+    channels of the images the first block reads (3 for CIFAR-10).
 
     Raises:
         ValueError: naming the block (0-based) and what is wrong with it.

@@ -81,7 +81,8 @@ class PositionChoices:
     def from_json(
         cls, data: Mapping[str, Sequence[Any]], *, index: int | None = None
     ) -> PositionChoices:
-        """Build from the JSON form (keys ``kernel_size``, ``width``, ``stride``, ``residual``)."""
+        """Build position ``index``'s choices from ``data``, their JSON form (keys
+        ``kernel_size``, ``width``, ``stride``, ``residual``)."""
         expected = {"kernel_size", "width", "stride", "residual"}
         if not isinstance(data, Mapping) or set(data) != expected:
             got = sorted(data) if isinstance(data, Mapping) else type(data).__name__
@@ -369,7 +370,8 @@ class SchemeSpace:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SchemeSpace:
-        """Build a space from :meth:`to_json`'s output or the reference's ``SETTINGS`` dict."""
+        """Build a space from ``data``: :meth:`to_json`'s output or the reference's
+        ``SETTINGS`` dict."""
         if not isinstance(data, Mapping) or "conv_blocks" not in data:
             raise ValueError("space settings need a 'conv_blocks' list of position choices")
         unknown = sorted(

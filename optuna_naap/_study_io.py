@@ -48,7 +48,9 @@ def frame_to_study(
     space: SchemeSpace | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Add one COMPLETE trial per row of a NAAP-440 frame (with its ``Scheme`` column).
+    """Add to ``study`` one COMPLETE trial per row of a NAAP-440 ``frame`` (with its
+    ``Scheme`` column); parameters as :func:`suggest_scheme` names them in ``space`` (default
+    the NAAP-440 space); ``progress`` is called with the number of rows added so far.
 
     Each trial gets the row's scheme as parameters (the names :func:`suggest_scheme` uses) and in
     ``naap:scheme``, ``MaxAccuracy`` as its value, the epochs' accuracies as intermediate values,
@@ -181,12 +183,16 @@ def study_to_frame(
 
 
 def write_naap_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write rows in the NAAP-440 CSV layout (no ``Scheme`` column), all at once or not at all."""
+    """Write the rows of ``frame`` to ``path`` in the NAAP-440 CSV layout (no ``Scheme``
+    column), all at once or not at all."""
     path = Path(path)
     columns = [c for c in frame.columns if c != "Scheme"]
     curve = [c for c in columns if c[0] == "e" and c.endswith(CURVE_METRICS)]
     if not curve or not math.isfinite(float(frame["MaxAccuracy"].min())):
         raise NAAPDataError("nothing to write: rows without curves or values")
     tmp = path.with_name(path.name + ".part")
-    frame.loc[:, columns].to_csv(tmp, index=False)
-    tmp.replace(path)
+    try:
+        frame.loc[:, columns].to_csv(tmp, index=False)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (disk full, ...) leaves nothing behind

@@ -297,7 +297,7 @@ class StudyPredictor:
     def predict_with_uncertainty(
         self, trials: Sequence[optuna.trial.FrozenTrial]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The predicted final value of each trial and the spread of the fold models."""
+        """The predicted final value of each of ``trials`` and the spread of the fold models."""
         if not hasattr(self, "cv_residuals_"):
             raise RuntimeError("this StudyPredictor is not fitted yet: call fit(trials) first")
         if not trials:
@@ -311,7 +311,8 @@ class StudyPredictor:
         return each.mean(axis=0), each.std(axis=0)
 
     def predict(self, trials: Sequence[optuna.trial.FrozenTrial]) -> np.ndarray:
-        """Predict the final value of each trial from what it has reported up to ``step``."""
+        """Predict the final value of each of ``trials`` from what it has reported up to
+        ``step``."""
         return self.predict_with_uncertainty(trials)[0]
 
 

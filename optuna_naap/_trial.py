@@ -11,7 +11,13 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from optuna_naap._record import CURVE_ATTR, EXHAUSTED_ATTR, REFINED_SPACE_ATTR, SCHEME_ATTR
+from optuna_naap._record import (
+    ACCURACY_ATTR,
+    CURVE_ATTR,
+    EXHAUSTED_ATTR,
+    REFINED_SPACE_ATTR,
+    SCHEME_ATTR,
+)
 from optuna_naap._scheme import Block, SchemeLike, scheme_to_dicts
 from optuna_naap._space import SchemeSpace
 
@@ -202,7 +208,8 @@ def _params_and_distributions(
 
 
 def record_scheme(trial: optuna.trial.Trial, scheme: SchemeLike) -> list[dict[str, Any]]:
-    """Record a scheme the objective chose itself (a replay, an enqueued scheme, own code).
+    """Record on ``trial`` a scheme the objective chose itself (a replay, an enqueued scheme,
+    own code).
 
     Raises:
         ValueError: if the scheme is invalid (naming the block).
@@ -222,20 +229,65 @@ def report_epoch(
 ) -> None:
     """Report one finished epoch: ``trial.report(accuracy, epoch)`` plus its two losses.
 
-    Epochs are 1-based, as in the NAAP-440 CSV (``e1Accuracy`` is epoch 1). The losses go into
-    the ``naap:losses`` user attribute so that the pruner, the export and the dashboard read
-    them from the stored trial. Non-finite values are stored as they are (JSON ``NaN``) and
-    treated as missing by the pruner.
+    In a multi-objective study (accuracy against costs, see :mod:`optuna_naap.pareto`), where
+    Optuna's ``trial.report`` raises, the accuracy goes to the ``naap:accuracies`` user
+    attribute instead; ask :func:`~optuna_naap.should_prune` there, not
+    ``trial.should_prune()``.
+
+    Epochs are 1-based, as in the NAAP-440 CSV (``e1Accuracy`` is epoch 1); ``accuracy`` is a
+    fraction in [0, 1], ``loss_mean`` and ``loss_median`` the mean and median of the epoch's
+    batch losses (>= 0). The losses go into the ``naap:losses`` user attribute so that the
+    pruner, the export and the dashboard read them from the stored trial. NaN (a diverged
+    epoch) is stored as it is (JSON ``NaN``) and treated as missing by the pruner. Everything
+    is checked before anything is written. An epoch reported again keeps its first values
+    and warns, as ``trial.report`` does.
 
     Raises:
-        ValueError: if ``epoch`` is not a positive integer.
+        ValueError: if ``epoch`` is not a positive integer, ``accuracy`` is not NaN or in
+            [0, 1] (a value in (1, 100] gets a hint about percentages), or a loss is not NaN
+            or a number >= 0.
     """
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
         raise ValueError(f"epoch must be a positive integer (1-based), but got {epoch=}")
+    accuracy = _checked_number("accuracy", accuracy, upper=1.0)
+    loss_mean = _checked_number("loss_mean", loss_mean)
+    loss_median = _checked_number("loss_median", loss_median)
+    from optuna_naap._pareto import is_multi_objective, record_accuracy
+
+    # The trial's own intermediate values say what it reported (user attributes may be copies
+    # from a retried trial's earlier attempt).
+    frozen = getattr(trial, "_cached_frozen_trial", None)
+    if frozen is not None and epoch in frozen.intermediate_values:
+        import warnings
+
+        warnings.warn(
+            f"epoch {epoch} was already reported; its first values are kept", stacklevel=2
+        )
+        return
     losses = dict(trial.user_attrs.get(CURVE_ATTR, {}))
-    losses[str(epoch)] = [float(loss_mean), float(loss_median)]
+    losses[str(epoch)] = [loss_mean, loss_median]
+
+    # The accuracy first: Optuna's own checks (a step it already holds) run before ours write.
+    if is_multi_objective(trial):
+        record_accuracy(trial, epoch, accuracy)  # Optuna's report refuses it there
+    else:
+        trial.report(accuracy, epoch)
     trial.set_user_attr(CURVE_ATTR, losses)
-    trial.report(float(accuracy), epoch)
+
+
+def _checked_number(name: str, value: Any, *, upper: float = math.inf) -> float:
+    """``value`` as a float: NaN, or a number in [0, ``upper``]; else a ValueError that says
+    what is wrong (and, for an accuracy in percent, what to do)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, but got {name}={value!r}")
+    number = float(value)
+    if math.isnan(number) or 0 <= number <= upper:
+        return number
+    hint = ""
+    if upper == 1.0 and 1 < number <= 100:
+        hint = f" (it looks like a percentage: pass {number / 100:g})"
+    bounds = f"in [0, {upper:g}]" if math.isfinite(upper) else ">= 0"
+    raise ValueError(f"{name} must be NaN or a number {bounds}, but got {name}={value!r}{hint}")
 
 
 def trial_scheme(trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]] | None:
@@ -249,15 +301,40 @@ def trial_scheme(trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]] | None
         return None
 
 
+def accuracy_curve(trial: optuna.trial.FrozenTrial) -> dict[int, float]:
+    """A trial's reported accuracies by epoch: its intermediate values, or in a
+    multi-objective study (which has none) its ``naap:accuracies`` user attribute."""
+    if trial.intermediate_values:
+        return trial.intermediate_values
+    stored = trial.user_attrs.get(ACCURACY_ATTR)
+    if not isinstance(stored, dict):
+        return {}
+    curve: dict[int, float] = {}
+    for key, value in stored.items():
+        if str(key).isdigit() and isinstance(value, (int, float)):
+            curve[int(key)] = float(value)
+    return curve
+
+
+def latest_epoch(trial: optuna.trial.FrozenTrial) -> int | None:
+    """The last step a trial reported (its accuracies: intermediate values or
+    ``naap:accuracies``), or ``None``."""
+    if trial.last_step is not None:
+        return trial.last_step
+    curve = accuracy_curve(trial)
+    return max(curve) if curve else None
+
+
 def trial_curve(trial: optuna.trial.FrozenTrial, epochs: int) -> dict[str, float] | None:
     """Return the first ``epochs`` epochs of a trial as NAAP CSV columns, or ``None``.
 
     ``None`` when an epoch's accuracy or losses are missing or not finite.
     """
     losses = trial.user_attrs.get(CURVE_ATTR, {})
+    accuracies = accuracy_curve(trial)
     row: dict[str, float] = {}
     for epoch in range(1, epochs + 1):
-        accuracy = trial.intermediate_values.get(epoch)
+        accuracy = accuracies.get(epoch)
         pair = losses.get(str(epoch)) if isinstance(losses, dict) else None
         if accuracy is None or not isinstance(pair, (list, tuple)) or len(pair) != 2:
             return None

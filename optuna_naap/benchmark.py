@@ -19,7 +19,9 @@ Example:
         from optuna_naap.benchmark import run_benchmark, summarize
 
         frame = load_naap440("naap440v2.csv")
-        results = run_benchmark(frame, pruners=["nop", "median", "naap"], seeds=[0])
+        results = run_benchmark(
+            frame, pruners=["nop", "median", "naap"], samplers=["random"], seeds=[0]
+        )
         for row in summarize(results):
             print(row)
 """
@@ -41,6 +43,16 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from optuna_naap._features import available_epochs
+from optuna_naap._pareto import (
+    EXACT_COSTS,
+    ParetoObjectives,
+    ParetoReferences,
+    hypervolume,
+    objective_values,
+    pareto_mask,
+    scheme_costs,
+    should_prune,
+)
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._pruner import NAAPPruner, default_decision_epochs
 from optuna_naap._record import MODEL_ID_ATTR
@@ -48,6 +60,7 @@ from optuna_naap._scheme import scheme_to_dicts
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import (
     ATTRIBUTES,
+    accuracy_curve,
     record_scheme,
     report_epoch,
     screen_scheme,
@@ -60,19 +73,23 @@ if TYPE_CHECKING:
 __all__ = [
     "MODEL_ID_ATTR",
     "BenchmarkError",
+    "AccuracyMedianPruner",
     "EarlyTopKPruner",
     "FitContext",
     "ReplayObjective",
     "ReplayResult",
     "builtin_pruners",
     "pareto_front",
+    "plot_fronts",
     "plot_pareto",
     "replay_study",
     "run_benchmark",
     "summarize",
 ]
 
-_SAMPLERS = ("random", "tpe")
+_SAMPLERS = ("random", "tpe", "nsga2")
+#: The samplers run_benchmark uses by default: single-objective, multi-objective.
+_DEFAULT_SAMPLERS = (("random", "tpe"), ("random", "tpe", "nsga2"))
 
 
 class BenchmarkError(ValueError):
@@ -133,14 +150,20 @@ class ReplayObjective:
     runs the nearest scheme of ``pool`` that has not run yet (fewest differing options; ties in
     an order fixed by ``seed``), records it (``naap:scheme`` and ``naap:model_id``), reports its
     recorded epochs with :func:`~optuna_naap.report_epoch` and asks the pruner after each.
-    It returns the row's ``MaxAccuracy``. One instance serves one study of at most
-    ``len(pool)`` trials.
+    It returns the row's ``MaxAccuracy``; with ``objectives`` (a multi-objective study), the
+    row's ``MaxAccuracy`` and the scheme's exact costs, and it asks
+    :func:`~optuna_naap.should_prune` (Optuna's ``trial.should_prune`` refuses such studies).
+    One instance serves one study of at most ``len(pool)`` trials.
 
     Args:
         pool: Rows in the NAAP-440 layout with a ``Scheme`` column (:func:`load_naap440`).
         max_epochs: Epochs replayed (default: all the rows hold).
         space: The space the sampler proposes from (default: the NAAP-440 space).
         seed: Fixes the order among equally near schemes.
+        objectives: The study's objectives, for a multi-objective replay (accuracy and exact
+            costs only: the pool holds no measured cost).
+        in_order: Replay the pool's rows in their order, one per trial, without asking the
+            sampler (the first trial the first row): a fixed list of schemes, as in tests.
     """
 
     def __init__(
@@ -150,6 +173,8 @@ class ReplayObjective:
         max_epochs: int | None = None,
         space: SchemeSpace | None = None,
         seed: int = 0,
+        objectives: ParetoObjectives | None = None,
+        in_order: bool = False,
     ) -> None:
         _check_frame(pool, "pool")
         have = available_epochs(pool.columns)
@@ -160,8 +185,13 @@ class ReplayObjective:
                 f"max_epochs must be between 1 and the {have} epochs the rows hold, "
                 f"but got {max_epochs=}"
             )
-        order = np.random.default_rng(seed).permutation(len(pool))
+        order = (
+            np.arange(len(pool))
+            if in_order
+            else np.random.default_rng(seed).permutation(len(pool))
+        )
         self.pool = pool.iloc[order].reset_index(drop=True)
+        self.in_order = in_order
         self.max_epochs = max_epochs
         self.space = space or SchemeSpace()
         self._schemes = [scheme_to_dicts(json.loads(s)) for s in self.pool["Scheme"]]
@@ -173,6 +203,14 @@ class ReplayObjective:
             for metric in ("Accuracy", "LossMean", "LossMedian")
         }
         self._unrun = list(range(len(self.pool)))
+        if objectives is not None:
+            measured = [c for c in objectives.costs if c not in EXACT_COSTS]
+            if measured:
+                raise BenchmarkError(
+                    f"a replay knows only exact costs ({', '.join(EXACT_COSTS)}), "
+                    f"not {', '.join(measured)}"
+                )
+        self.objectives = objectives
 
     def _pick(self, proposal: list[dict[str, Any]]) -> int:
         if not self._unrun:
@@ -185,8 +223,13 @@ class ReplayObjective:
         self._unrun.remove(best)
         return best
 
-    def __call__(self, trial: optuna.trial.Trial) -> float:
-        index = self._pick(suggest_scheme(trial, self.space, screen=False))
+    def __call__(self, trial: optuna.trial.Trial) -> float | tuple[float, ...]:
+        if self.in_order:
+            if not self._unrun:
+                self._pick([])  # says the pool is spent
+            index = self._unrun.pop(0)
+        else:
+            index = self._pick(suggest_scheme(trial, self.space, screen=False))
         record_scheme(trial, self._schemes[index])
         trial.set_user_attr(MODEL_ID_ATTR, int(self.pool["ModelId"].iloc[index]))
         # A NAAPSampler pre-screen judges the scheme that is replayed, not the proposal.
@@ -199,14 +242,45 @@ class ReplayObjective:
                 loss_mean=float(self._curves["LossMean"][index, epoch - 1]),
                 loss_median=float(self._curves["LossMedian"][index, epoch - 1]),
             )
-            if trial.should_prune():
+            if should_prune(trial):
                 raise optuna.TrialPruned()
-        return float(self.pool["MaxAccuracy"].iloc[index])
+        accuracy = float(self.pool["MaxAccuracy"].iloc[index])
+        if self.objectives is None:
+            return accuracy
+        return objective_values(trial, accuracy, objectives=self.objectives)
+
+    def front(self) -> tuple[np.ndarray, np.ndarray, list[bool]]:
+        """The pool's accuracies, exact costs (rows in :attr:`pool` order) and true front."""
+        if self.objectives is None:
+            raise BenchmarkError("the pool's front needs objectives")
+        accuracy = self.pool["MaxAccuracy"].to_numpy("float64")
+        costs = np.array(
+            [scheme_costs(s, self.objectives) for s in self._schemes], dtype="float64"
+        )
+        return accuracy, costs, pareto_mask(list(accuracy), costs.tolist())
 
 
 @dataclass(frozen=True)
 class ReplayResult:
-    """The figures of one replay study."""
+    """The figures of one replay study.
+
+    Attributes:
+        pruner: The pruner's name.
+        sampler: The sampler's name.
+        fold: The replayed fold.
+        seed: The seed of the sampler and of the replay order.
+        trials: Trials run (one per scheme of the fold).
+        pruned: Trials pruned.
+        compute: Epochs run / epochs of training every scheme of the fold fully.
+        regret: Best ``MaxAccuracy`` of the fold minus the study's best accuracy.
+        recall: Share of the fold's 10 best schemes (by ``MaxAccuracy``) that completed.
+        wall_s: Wall time of the study, in seconds.
+        best: The study's best accuracy.
+        first_top10: Trials run until the first of the fold's 10 best completed (NaN if none).
+        objectives: The study's objectives (``"accuracy"`` for a single-objective replay).
+        front_recall: Multi-objective: share of the fold's true front that completed.
+        hv_regret: Multi-objective: hypervolume missed, as a share of the true front's.
+    """
 
     pruner: str
     sampler: str
@@ -220,6 +294,9 @@ class ReplayResult:
     wall_s: float
     best: float
     first_top10: float = math.nan
+    objectives: str = "accuracy"
+    front_recall: float = math.nan
+    hv_regret: float = math.nan
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,7 +304,13 @@ class ReplayResult:
 
 @dataclass
 class FitContext:
-    """What a pruner factory gets: the rows it may learn from, and cached predictors."""
+    """What a pruner factory gets: the rows it may learn from, and cached predictors.
+
+    Attributes:
+        rows: The rows the pruner may learn from (the other folds).
+        max_epochs: Epochs of full training in the replay.
+        predictor_options: Keyword arguments of the NAAPPredictors it fits.
+    """
 
     rows: pd.DataFrame
     max_epochs: int
@@ -247,6 +330,7 @@ class FitContext:
         if epochs is None:
             epochs = default_decision_epochs(self.max_epochs)
         options.setdefault("reference_values", self.rows["MaxAccuracy"].to_numpy("float64"))
+        options.setdefault("pareto_references", ParetoReferences(self.rows))
         return NAAPPruner(
             {e: self.predictor(e) for e in epochs}, max_epochs=self.max_epochs, **options
         )
@@ -255,16 +339,38 @@ class FitContext:
 PrunerFactory = Callable[[FitContext], BasePruner]
 
 
-def builtin_pruners(max_epochs: int = 90) -> dict[str, PrunerFactory]:
-    """The pruners the benchmark compares, by name, as factories of a :class:`FitContext`.
+def builtin_pruners(
+    max_epochs: int = 90, *, multi_objective: bool = False
+) -> dict[str, PrunerFactory]:
+    """The pruners the benchmark compares, by name, as factories of a :class:`FitContext`,
+    with settings for ``max_epochs`` epochs of full training.
 
     Optuna's pruners with their usual settings for a 90-epoch budget (warm-up of 10% of
     training), the early top-k baseline, and NAAPPruner: ``naap`` (the defaults),
     ``naap-at-10%`` (one decision at 10%), ``naap-cautious`` (confidence 0.99) and
     ``naap-top10`` (top_k 10 with confidence 0.99).
+
+    For multi-objective replays (``multi_objective=True``): ``nop`` (no pruning: Optuna's only
+    option there), ``median-accuracy`` (a naive scalarised rule: MedianPruner's rule on the
+    accuracy alone, :class:`AccuracyMedianPruner`), ``NAAPPruner`` (the Pareto rule with the
+    defaults: decisions after epoch 1 and at 10%, confidence 0.9, reference rows k=3) and
+    ``NAAPPruner-lean`` (decisions at 1, 10% and a third of training, confidence 0.8, k=5:
+    less compute for a little front recall, chosen with ``benchmarks/tune_pareto.py``).
     """
     warmup = max(1, round(0.1 * max_epochs))
     from optuna import pruners as p
+
+    if multi_objective:
+        return {
+            "nop": lambda c: p.NopPruner(),
+            "median-accuracy": lambda c: AccuracyMedianPruner(n_warmup_steps=warmup),
+            "NAAPPruner": lambda c: c.naap(),
+            "NAAPPruner-lean": lambda c: c.naap(
+                sorted({1, warmup, max(1, round(max_epochs / 3))}),
+                confidence=0.8,
+                pareto_references=ParetoReferences(c.rows, k=5),
+            ),
+        }
 
     return {
         "nop": lambda c: p.NopPruner(),
@@ -288,6 +394,42 @@ def builtin_pruners(max_epochs: int = 90) -> dict[str, PrunerFactory]:
     }
 
 
+class AccuracyMedianPruner(BasePruner):
+    """MedianPruner's rule on the first objective alone, in multi-objective studies too.
+
+    The naive scalarised baseline of the multi-objective replay: a trial whose best
+    intermediate value (the accuracy :func:`~optuna_naap.report_epoch` stores) is below the
+    median of the completed trials' at the same step is pruned, whatever its costs.
+    Asked through :func:`~optuna_naap.should_prune`.
+
+    Args:
+        n_startup_trials: Completed trials before any pruning.
+        n_warmup_steps: Steps before any pruning.
+    """
+
+    #: :func:`~optuna_naap.should_prune` asks it in multi-objective studies.
+    multi_objective = True
+
+    def __init__(self, *, n_startup_trials: int = 5, n_warmup_steps: int = 0) -> None:
+        self._n_startup_trials = n_startup_trials
+        self._n_warmup_steps = n_warmup_steps
+
+    def prune(self, study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        curve = accuracy_curve(trial)
+        if not curve or max(curve) < self._n_warmup_steps:
+            return False
+        step = max(curve)
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if len(done) < self._n_startup_trials:
+            return False
+        others = [accuracy_curve(t).get(step) for t in done]
+        finite = [v for v in others if v is not None and math.isfinite(v)]
+        if not finite:
+            return False
+        best = max((v for v in curve.values() if math.isfinite(v)), default=-math.inf)
+        return best < float(np.median(finite))
+
+
 def _quietly(cls: Callable[..., BasePruner], *args: Any, **kwargs: Any) -> BasePruner:
     # Optuna marks some pruners experimental; the benchmark knows, users need not be told.
     with warnings.catch_warnings():
@@ -307,6 +449,8 @@ def _check_frame(frame: pd.DataFrame, what: str) -> None:
 def _make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed)
 
 
@@ -321,15 +465,27 @@ def replay_study(
     fold: int = 0,
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
+    objectives: str | Sequence[str] | ParetoObjectives | None = None,
 ) -> ReplayResult:
-    """Replay every scheme of ``pool`` once and return the study's figures.
+    """Replay every scheme of ``pool`` once under ``pruner`` and return the study's figures
+    (named ``name``, default the pruner's class, for ``fold``; ``max_epochs``: epochs of full
+    training replayed, default all the rows hold).
 
-    ``sampler`` is ``"random"``, ``"tpe"`` (seeded with ``seed``) or any Optuna sampler, for
-    example a :class:`~optuna_naap.NAAPSampler` with ``refine=`` or ``prescreen=``. The study
-    is in memory unless ``storage`` (and ``study_name``) say where to keep it, for example to
-    browse the replay in optuna-dashboard. ``first_top10`` of the result is the number of
-    trials run until the first of the pool's 10 best schemes completed (NaN if none did).
+    ``sampler`` is ``"random"``, ``"tpe"``, ``"nsga2"`` (seeded with ``seed``) or any Optuna
+    sampler, for example a :class:`~optuna_naap.NAAPSampler` with ``refine=`` or
+    ``prescreen=``. The study is in memory unless ``storage`` (and ``study_name``) say where to
+    keep it, for example to browse the replay in optuna-dashboard. ``first_top10`` of the
+    result is the number of trials run until the first of the pool's 10 best schemes completed
+    (NaN if none did).
+
+    With ``objectives`` (``"accuracy,macs"``, ...) the study is multi-objective (accuracy
+    against exact costs) and the result also holds ``front_recall`` (share of the pool's true
+    Pareto-front schemes trained to completion) and ``hv_regret`` (the hypervolume the study's
+    completed trials miss, as a share of the true front's; costs divided by the pool's largest,
+    reference point at the pool's worst accuracy and largest costs).
     """
+    if objectives is not None and not isinstance(objectives, ParetoObjectives):
+        objectives = ParetoObjectives.parse(objectives)
     if isinstance(sampler, optuna.samplers.BaseSampler):
         sampler_object, sampler = sampler, type(sampler).__name__
     elif sampler in _SAMPLERS:
@@ -339,23 +495,28 @@ def replay_study(
             f"sampler must be one of {', '.join(_SAMPLERS)} or an Optuna sampler, "
             f"but got {sampler!r}"
         )
-    objective = ReplayObjective(pool, max_epochs=max_epochs, seed=seed)
+    objective = ReplayObjective(pool, max_epochs=max_epochs, seed=seed, objectives=objectives)
     # A fixed name: HyperbandPruner assigns brackets by hashing the study name.
     study = optuna.create_study(
         storage=storage,
         study_name=study_name or f"replay-{name or type(pruner).__name__}-{sampler}-{fold}-{seed}",
-        direction="maximize",
+        directions=objectives.directions if objectives is not None else [StudyDirection.MAXIMIZE],
         sampler=sampler_object,
         pruner=pruner,
     )
+    if objectives is not None:
+        with warnings.catch_warnings():  # experimental in Optuna; the replay knows
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(objectives.names))
     started = time.perf_counter()
     study.optimize(objective, n_trials=len(objective.pool))
     wall = time.perf_counter() - started
 
     trials = study.get_trials(deepcopy=False)
-    epochs_run = sum(len(t.intermediate_values) for t in trials)
+    epochs_run = sum(len(accuracy_curve(t)) for t in trials)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    best = max((t.value for t in complete if t.value is not None), default=math.nan)
+    i = objectives.accuracy_index if objectives is not None else 0
+    best = max((t.values[i] for t in complete if t.values), default=math.nan)
     top = set(objective.pool.nlargest(10, "MaxAccuracy")["ModelId"].astype(int))
     finished = {int(t.user_attrs[MODEL_ID_ATTR]) for t in complete}
     first_top10 = next(
@@ -374,20 +535,45 @@ def replay_study(
         wall_s=wall,
         best=best,
         first_top10=float(first_top10),
+        **(_front_figures(objective, complete) if objectives is not None else {}),
     )
+
+
+def _front_figures(
+    objective: ReplayObjective, complete: Sequence[optuna.trial.FrozenTrial]
+) -> dict[str, Any]:
+    """front_recall and hv_regret of a multi-objective replay (see :func:`replay_study`)."""
+    assert objective.objectives is not None
+    accuracy, costs, front = objective.front()
+    ids = objective.pool["ModelId"].astype(int).to_numpy()
+    on_front = {int(ids[k]) for k, flag in enumerate(front) if flag}
+    finished = {int(t.user_attrs[MODEL_ID_ATTR]) for t in complete}
+    scale = costs.max(axis=0)
+    reference = (float(accuracy.min()), [1.0] * costs.shape[1])
+    true_hv = hypervolume(list(accuracy), (costs / scale).tolist(), reference=reference)
+    found = [k for k in range(len(ids)) if int(ids[k]) in finished]
+    found_hv = hypervolume(
+        list(accuracy[found]), (costs[found] / scale).tolist(), reference=reference
+    )
+    return {
+        "objectives": ",".join(objective.objectives.names),
+        "front_recall": len(on_front & finished) / len(on_front),
+        "hv_regret": (true_hv - found_hv) / true_hv if true_hv > 0 else 0.0,
+    }
 
 
 def run_benchmark(
     frame: pd.DataFrame,
     *,
     pruners: Iterable[str] | Mapping[str, PrunerFactory] | None = None,
-    samplers: Sequence[str] = _SAMPLERS,
+    samplers: Sequence[str] | None = None,
     seeds: Sequence[int] = (0, 1, 2),
     folds: int = 2,
     split_seed: int = 0,
     max_epochs: int | None = None,
     predictor_options: Mapping[str, Any] | None = None,
     progress: bool = False,
+    objectives: str | Sequence[str] | ParetoObjectives | None = None,
 ) -> list[ReplayResult]:
     """Run the replay protocol and return one :class:`ReplayResult` per study.
 
@@ -399,14 +585,21 @@ def run_benchmark(
         frame: NAAP-440 rows with their ``Scheme`` column (:func:`~optuna_naap.load_naap440`).
         pruners: Names of :func:`builtin_pruners`, or a mapping of names to factories
             (default: all built-in ones).
-        samplers: ``"random"`` and/or ``"tpe"``.
+        samplers: Among ``"random"``, ``"tpe"`` and ``"nsga2"`` (default: random and tpe;
+            with ``objectives``, all three).
         seeds: Seeds of the samplers and of the replay order.
         folds: Number of disjoint parts (at least 2).
         split_seed: Seed of the split.
         max_epochs: Epochs of full training replayed (default: all the rows hold).
         predictor_options: Keyword arguments of the NAAPPredictors fit per fold.
         progress: Show a rich progress bar.
+        objectives: Multi-objective replays, e.g. ``"accuracy,macs"`` (see
+            :func:`replay_study`); the pruners are then those of
+            ``builtin_pruners(multi_objective=True)``.
     """
+    pareto = _parse_objectives(objectives)
+    if samplers is None:
+        samplers = _DEFAULT_SAMPLERS[pareto is not None]
     _check_frame(frame, "data")
     have = available_epochs(frame.columns)
     max_epochs = have if max_epochs is None else max_epochs
@@ -423,7 +616,7 @@ def run_benchmark(
         )
     if not seeds:
         raise BenchmarkError("give at least one seed")
-    available = builtin_pruners(max_epochs)
+    available = builtin_pruners(max_epochs, multi_objective=pareto is not None)
     if pruners is None:
         factories = available
     elif isinstance(pruners, Mapping):
@@ -481,14 +674,31 @@ def run_benchmark(
                     max_epochs=max_epochs,
                     name=name,
                     fold=fold,
+                    objectives=pareto,
                 )
             )
             bar.advance(task)
     return results
 
 
+def _parse_objectives(
+    objectives: str | Sequence[str] | ParetoObjectives | None,
+) -> ParetoObjectives | None:
+    """``None`` for a single-objective replay (no objectives, or ``accuracy`` alone)."""
+    if objectives is None or isinstance(objectives, ParetoObjectives):
+        return objectives
+    parts = objectives.split(",") if isinstance(objectives, str) else list(objectives)
+    if [str(p).strip().lower() for p in parts] == ["accuracy"]:
+        return None
+    try:
+        return ParetoObjectives.parse(parts)
+    except ValueError as exc:
+        raise BenchmarkError(str(exc)) from None
+
+
 def summarize(results: Sequence[ReplayResult]) -> list[dict[str, Any]]:
-    """Mean figures per pruner and sampler (over folds and seeds), in first-seen order."""
+    """Mean figures of ``results`` per pruner and sampler (over folds and seeds), in
+    first-seen order."""
     groups: dict[tuple[str, str], list[ReplayResult]] = {}
     for r in results:
         groups.setdefault((r.pruner, r.sampler), []).append(r)
@@ -508,6 +718,14 @@ def summarize(results: Sequence[ReplayResult]) -> list[dict[str, Any]]:
                 "first_top10": _mean_finite([r.first_top10 for r in rows]),
             }
         )
+        if any(math.isfinite(r.front_recall) for r in rows):
+            summary[-1].update(
+                objectives=rows[0].objectives,
+                front_recall=float(np.mean([r.front_recall for r in rows])),
+                min_front_recall=float(np.min([r.front_recall for r in rows])),
+                hv_regret=float(np.mean([r.hv_regret for r in rows])),
+                max_hv_regret=float(np.max([r.hv_regret for r in rows])),
+            )
     return summary
 
 
@@ -516,14 +734,16 @@ def _mean_finite(values: Sequence[float]) -> float:
     return float(np.mean(finite)) if finite else math.nan
 
 
-def pareto_front(summary: Sequence[Mapping[str, Any]]) -> list[bool]:
-    """Whether each row is Pareto-optimal: no other row has less compute and more recall."""
+def pareto_front(summary: Sequence[Mapping[str, Any]], *, key: str = "recall") -> list[bool]:
+    """Whether each row of ``summary`` (:func:`summarize`) is Pareto-optimal: no other row of
+    its sampler has less compute and more ``key`` (``recall``, or ``front_recall`` for
+    multi-objective replays)."""
     flags = []
     for row in summary:
         dominated = any(
             other["compute"] <= row["compute"]
-            and other["recall"] >= row["recall"]
-            and (other["compute"] < row["compute"] or other["recall"] > row["recall"])
+            and other[key] >= row[key]
+            and (other["compute"] < row["compute"] or other[key] > row[key])
             for other in summary
             if other["sampler"] == row["sampler"]
         )
@@ -532,7 +752,8 @@ def pareto_front(summary: Sequence[Mapping[str, Any]]) -> list[bool]:
 
 
 def plot_pareto(summary: Sequence[Mapping[str, Any]], path: str) -> None:
-    """Write a PNG of compute (x) against top-10 recall (y), one marker per pruner."""
+    """Write a PNG to ``path`` of compute (x) against top-10 recall (y), one marker per row of
+    ``summary`` (:func:`summarize`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -569,3 +790,119 @@ def plot_pareto(summary: Sequence[Mapping[str, Any]], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_fronts(
+    frame: pd.DataFrame,
+    objectives: str | Sequence[str] | ParetoObjectives,
+    path: str,
+    *,
+    sampler: str = "random",
+    seed: int = 0,
+    split_seed: int = 0,
+    max_epochs: int | None = None,
+    predictor_options: Mapping[str, Any] | None = None,
+) -> ReplayResult:
+    """Replay fold 1 of 2 under the default multi-objective NAAPPruner (fit on fold 2) and
+    write a PNG per cost: every scheme of the fold, the fold's true front, the trials trained
+    to completion (the front the study found outlined) and the pruned trials at their predicted
+    accuracy. Returns the study's figures.
+
+    Args:
+        frame: NAAP-440 rows with their ``Scheme`` column.
+        objectives: The objectives (accuracy and at least one exact cost).
+        path: Where to write the PNG.
+        sampler: ``"random"``, ``"tpe"`` or ``"nsga2"``.
+        seed: Seed of the sampler and of the replay order.
+        split_seed: Seed of the split into two folds.
+        max_epochs: Epochs replayed (default: all the rows hold).
+        predictor_options: Keyword arguments of the NAAPPredictors fit on fold 2.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from optuna_naap._pareto import front_points
+
+    pareto = (
+        objectives if isinstance(objectives, ParetoObjectives) else _parse_objectives(objectives)
+    )
+    if pareto is None:
+        raise BenchmarkError("plot_fronts needs a cost among the objectives")
+    order = np.random.default_rng(split_seed).permutation(len(frame))
+    fold, rest = np.array_split(order, 2)
+    have = available_epochs(frame.columns)
+    context = FitContext(frame.iloc[rest], max_epochs or have, dict(predictor_options or {}))
+    storage = optuna.storages.InMemoryStorage()
+    result = replay_study(
+        frame.iloc[fold],
+        context.naap(),
+        sampler=sampler,
+        seed=seed,
+        max_epochs=max_epochs,
+        name="NAAPPruner",
+        objectives=pareto,
+        storage=storage,
+        study_name="fronts",
+    )
+    study = optuna.load_study(study_name="fronts", storage=storage)
+    points = front_points(study, pareto)
+    pool = ReplayObjective(frame.iloc[fold], objectives=pareto)
+    accuracy, costs, true_front = pool.front()
+    fig, axes = plt.subplots(
+        1, len(pareto.costs), figsize=(8 * len(pareto.costs), 5.5), squeeze=False
+    )
+    for j, (ax, cost) in enumerate(zip(axes[0], pareto.costs, strict=True)):
+        ax.scatter(costs[:, j], accuracy, s=12, color="0.8", label="schemes of the fold")
+        on = np.array(true_front)
+        line = np.argsort(costs[on, j])
+        ax.step(
+            costs[on, j][line],
+            accuracy[on][line],
+            where="post",
+            color="black",
+            linewidth=1,
+            label="true front",
+        )
+        done = points["complete"]
+        ax.scatter(
+            [c[j] for _, _, c, _ in done],
+            [a for _, a, _, _ in done],
+            s=36,
+            color="tab:blue",
+            label=f"trained to completion ({len(done)})",
+        )
+        found = [p for p in done if p[3]]
+        ax.scatter(
+            [c[j] for _, _, c, _ in found],
+            [a for _, a, _, _ in found],
+            s=80,
+            facecolors="none",
+            edgecolors="tab:green",
+            linewidths=1.5,
+            label=f"front found ({len(found)})",
+        )
+        pruned = points["pruned"]
+        ax.scatter(
+            [c[j] for _, _, c, _ in pruned],
+            [a for _, a, _, _ in pruned],
+            s=14,
+            marker="x",
+            color="tab:red",
+            alpha=0.6,
+            label=f"pruned, at predicted accuracy ({len(pruned)})",
+        )
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{cost} (exact, log scale)")
+        ax.set_ylabel("accuracy (MaxAccuracy for trained schemes)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+        ax.set_title(
+            f"NAAP-440 fold 1/2, {sampler} sampler: compute {100 * result.compute:.1f}%, "
+            f"front recall {result.front_recall:.2f}, HV regret {100 * result.hv_regret:.2f}%"
+        )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return result

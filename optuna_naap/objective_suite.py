@@ -44,7 +44,15 @@ Objective = Callable[[optuna.trial.Trial], float]
 
 @dataclass(frozen=True)
 class SuiteObjective:
-    """One objective of the suite: how to build it, its direction and the libraries it needs."""
+    """One objective of the suite: how to build it, its direction and the libraries it needs.
+
+    Attributes:
+        name: The objective's name (``--objectives``).
+        direction: The study's direction.
+        make: Builds the objective (a callable of an Optuna trial).
+        needs: Modules it imports (skipped, with a note, when one is missing).
+        about: One line on what it trains and how it reports.
+    """
 
     name: str
     direction: Literal["minimize", "maximize"]
@@ -384,7 +392,22 @@ def suite_pruners() -> dict[str, Callable[[], BasePruner]]:
 
 @dataclass
 class SuiteResult:
-    """One study of the suite."""
+    """One study of the suite.
+
+    Attributes:
+        objective: The objective's name.
+        pruner: The pruner's name.
+        seed: The TPE sampler's seed.
+        direction: The study's direction.
+        n_trials: Trials run.
+        steps: Intermediate values reported over all trials.
+        best: The study's best value.
+        wall_s: Wall time of the study, in seconds.
+        pruner_s: Time spent in the pruner, in seconds.
+        pruned: Trials pruned.
+        decided: Trials with a NAAPPruner decision recorded.
+        failed: Trials that failed.
+    """
 
     objective: str
     pruner: str
@@ -411,7 +434,9 @@ def run_one(
     n_trials: int,
     make_objective: Objective | None = None,
 ) -> SuiteResult:
-    """Run one study of ``objective`` under the named pruner with a seeded TPE sampler."""
+    """Run one study of ``objective`` under the pruner named ``pruner_name`` (see
+    :func:`suite_pruners`) with a TPE sampler seeded with ``seed``, for ``n_trials`` trials
+    (``make_objective``: an objective built already, instead of ``objective.make()``)."""
     from optuna_naap._record import DECISION_ATTR
 
     pruner = suite_pruners()[pruner_name]()
@@ -467,7 +492,9 @@ def run_suite(
     n_trials: int = 50,
     progress: bool = False,
 ) -> tuple[list[SuiteResult], list[str]]:
-    """Run every (objective, pruner, seed); return the results and notes on skipped objectives.
+    """Run every (objective, pruner, seed) of ``objectives``, ``pruners`` (names; default all)
+    and ``seeds``, ``n_trials`` trials each (``progress``: a rich progress bar); return the
+    results and notes on skipped objectives.
 
     Raises:
         ValueError: for an unknown objective or pruner name.
@@ -512,7 +539,8 @@ def run_suite(
 
 
 def summarize_suite(results: Sequence[SuiteResult]) -> list[dict[str, Any]]:
-    """Per objective and pruner: seed means of steps, best value, wall and pruner time, and
+    """Per objective and pruner of ``results``: seed means of steps, best value, wall and
+    pruner time, and
     the best value's shortfall against NopPruner's (in the objective's direction, relative)."""
     groups: dict[tuple[str, str], list[SuiteResult]] = {}
     for r in results:
@@ -543,7 +571,8 @@ def summarize_suite(results: Sequence[SuiteResult]) -> list[dict[str, Any]]:
 
 
 def totals(summary: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per pruner over the suite: summed steps and wall time, worst shortfall."""
+    """Per pruner over the suite's ``summary`` (:func:`summarize_suite`): summed steps and
+    wall time, worst shortfall."""
     out: dict[str, dict[str, Any]] = {}
     for row in summary:
         t = out.setdefault(
@@ -556,7 +585,8 @@ def totals(summary: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def plot_suite(summary: Sequence[Mapping[str, Any]], path: str) -> None:
-    """One panel per objective: steps run (share of NopPruner's) against the best value's
+    """Write a PNG to ``path``: one panel per objective of ``summary``
+    (:func:`summarize_suite`), steps run (share of NopPruner's) against the best value's
     shortfall; the pruners on the lower left are the ones to want."""
     import matplotlib
 

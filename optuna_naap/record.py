@@ -4,7 +4,9 @@ attribute key (see docs/concepts.md for the table of attributes)."""
 from __future__ import annotations
 
 from optuna_naap._record import (
+    ACCURACY_ATTR,
     BUILD_ATTR,
+    COSTS_ATTR,
     CURVE_ATTR,
     DECISION_ATTR,
     DEVICE_ATTR,
@@ -24,6 +26,7 @@ from optuna_naap._record import (
     bound_decision,
 )
 from optuna_naap._trial import (
+    accuracy_curve,
     record_scheme,
     report_epoch,
     scheme_params,
@@ -34,7 +37,9 @@ from optuna_naap._trial import (
 )
 
 __all__ = [
+    "ACCURACY_ATTR",
     "BUILD_ATTR",
+    "COSTS_ATTR",
     "CURVE_ATTR",
     "DECISION_ATTR",
     "DEVICE_ATTR",
@@ -57,6 +62,7 @@ __all__ = [
     "scheme_params",
     "screen_scheme",
     "suggest_scheme",
+    "accuracy_curve",
     "trial_curve",
     "trial_scheme",
 ]

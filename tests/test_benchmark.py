@@ -186,6 +186,7 @@ def test_rows_without_schemes(naap440_v2: pd.DataFrame) -> None:
         ReplayObjective(naap440_v2)
 
 
+@pytest.mark.slow
 def test_cli_benchmark(
     naap440_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,6 +13,7 @@ from optuna_naap.cli import main
 FAST_ARGS = ["--epochs", "0,9", "--seeds", "1", "--baselines", "1-NN;Linear Regression"]
 
 
+@pytest.mark.slow
 def test_evaluate_json(naap440_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         main(
@@ -50,6 +51,7 @@ def test_evaluate_json(naap440_dir: Path, capsys: pytest.CaptureFixture[str]) ->
         assert row["monotonicity"] == pytest.approx(1 - row["violations"] / 780)
 
 
+@pytest.mark.slow
 def test_evaluate_reproduces_the_papers_deterministic_baselines(
     naap440_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -93,6 +95,7 @@ def test_evaluate_reproduces_the_papers_deterministic_baselines(
         assert round(row["mae"], 4) == pytest.approx(expected.MeanAbsoluteError.iloc[0]), row
 
 
+@pytest.mark.slow
 def test_evaluate_table_and_out_dir(naap440_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {**os.environ, "COLUMNS": "200"}

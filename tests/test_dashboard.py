@@ -21,8 +21,10 @@ from optuna_naap.cli import main
 from optuna_naap.data import attach_schemes
 from optuna_naap.integrations.dashboard import (
     FIGURE_ID,
+    PARETO_FIGURE_ID,
     DashboardCallback,
     decision_note,
+    pareto_figure,
     refresh,
     require_dashboard,
 )
@@ -38,6 +40,16 @@ def pruned_study(frame: pd.DataFrame, storage: str) -> optuna.study.Study:
     pruner = FitContext(train, 90, FAST).naap(top_k=10)
     replay_study(test, pruner, storage=storage, study_name="naap-pruned")
     return optuna.load_study(study_name="naap-pruned", storage=storage)
+
+
+def pareto_study(frame: pd.DataFrame, storage: str) -> optuna.study.Study:
+    """The multi-objective NAAPPruner (accuracy against MACs) replaying the 40 test schemes."""
+    train, test = frame[frame.IsTest == 0], frame[frame.IsTest == 1]
+    pruner = FitContext(train, 90, FAST).naap()
+    replay_study(
+        test, pruner, storage=storage, study_name="naap-pareto", objectives="accuracy,macs"
+    )
+    return optuna.load_study(study_name="naap-pareto", storage=storage)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +72,21 @@ def test_notes_and_figure(frame: pd.DataFrame, tmp_path: Path) -> None:
     assert note is not None and note.startswith("## NAAPPruner: ")
     with pytest.raises(ValueError, match="every=0"):
         DashboardCallback(every=0)
+
+
+def test_pareto_figure_and_notes(frame: pd.DataFrame, tmp_path: Path) -> None:
+    study = pareto_study(frame, f"sqlite:///{tmp_path / 'p.db'}")
+    written, saved = refresh(study)
+    assert written == 40 and saved
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    assert any(f"{PARETO_FIGURE_ID}-macs" in k for k in attrs)
+    figure = pareto_figure(study)
+    names = [trace.name for trace in figure.data]
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert names[2] == f"pruned, at predicted accuracy ({len(pruned)})" and pruned
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    note = decision_note(done[0], study)
+    assert note is not None and f"Final accuracy reached: **{done[0].values[0]:.4f}**" in note
 
 
 def test_missing_extra_is_one_line(
@@ -93,6 +120,7 @@ def dashboard(frame: pd.DataFrame, naap440_dir: Path, tmp_path: Path) -> Iterato
     csv = str(naap440_dir / "naap440v2.csv")
     assert main(["import", csv, "--storage", url, "--study-name", "naap440"]) == 0
     pruned_study(frame, url)
+    pareto_study(frame, url)
     port = free_port()
     command = [sys.executable, "-m", "optuna_naap.cli", "dashboard", "--storage", url]
     server = subprocess.Popen(
@@ -148,6 +176,10 @@ def test_dashboard_in_headless_chromium(chromium: str, dashboard: str, tmp_path:
     # The study page carries the predicted-vs-actual figure.
     page = render(chromium, f"{dashboard}/dashboard/studies/2", "--dump-dom")
     assert "NAAPPruner: predicted vs actual final accuracy" in page
+    # The multi-objective study: the Pareto front, pruned trials at their predicted accuracy.
+    page = render(chromium, f"{dashboard}/dashboard/studies/3", "--dump-dom")
+    assert "NAAPPruner: Pareto front of accuracy and macs" in page
+    assert "pruned, at predicted accuracy" in page
     shot = tmp_path / "dashboard.png"
     render(
         chromium,

@@ -114,3 +114,42 @@ def test_fetch_checks_the_pinned_checksum(naap440_dir: Path, tmp_path: Path) -> 
     assert NAAP440_SOURCES[1][0].endswith("/naap440.csv")
     with pytest.raises(ValueError, match="version=3"):
         fetch_naap440(version=3)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        (
+            "MaxAccuracy",
+            75.04,
+            "column MaxAccuracy must be in [0, 1], but data row 1 has 75.04; "
+            "accuracies are fractions",
+        ),
+        (
+            "MaxAccuracy",
+            float("inf"),
+            "column MaxAccuracy must be in [0, 1], but data row 1 has inf",
+        ),
+        ("e3Accuracy", -0.3, "column e3Accuracy must be in [0, 1], but data row 1 has -0.3"),
+        (
+            "e5LossMean",
+            -1.0,
+            "column e5LossMean must be a finite loss >= 0, but data row 1 has -1",
+        ),
+        ("ModelId", 1.5, "ModelId must be an integer, but data row 1 has 1.5"),
+        (
+            "MaxAccuracy",
+            0.5,
+            "MaxAccuracy 0.5 of data row 1 is below the row's best epoch accuracy",
+        ),
+    ],
+)
+def test_impossible_values_are_refused(
+    naap440_v2: pd.DataFrame, tmp_path: Path, column: str, value: float, message: str
+) -> None:
+    frame = naap440_v2.copy()
+    frame[column] = frame[column].astype("float64")
+    frame.loc[0, column] = value
+    with pytest.raises(NAAPDataError) as error:
+        load_naap440(_write(frame, tmp_path))
+    assert message in str(error.value) and "\n" not in str(error.value)

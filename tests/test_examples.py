@@ -20,10 +20,29 @@ import optuna_naap.integrations.dashboard as dashboard
 _BLOCK = re.compile(r"\.\. code-block:: python\n\n((?:[ ]{4}.*\n|\n)+)")
 
 
+#: The public submodules, whose ``__all__`` names are the public API besides the top level.
+PUBLIC_SUBMODULES = (
+    "scheme",
+    "features",
+    "record",
+    "data",
+    "metrics",
+    "objective",
+    "pareto",
+    "refine",
+    "epsilon",
+    "objective_suite",
+    "benchmark",
+    "integrations.dashboard",
+)
+
+_SLOW = {"optuna_naap.benchmark", "optuna_naap.NAAPPredictor"}
+
+
 def _examples() -> list[Any]:
     objects: list[tuple[str, Any]] = [("optuna_naap.benchmark", benchmark)]
     objects += [(f"optuna_naap.{n}", getattr(optuna_naap, n)) for n in optuna_naap.__all__]
-    for sub in ("scheme", "features", "record", "data", "metrics", "objective", "refine"):
+    for sub in PUBLIC_SUBMODULES[:8]:  # the epsilon and suite examples cost minutes; not run
         module = importlib.import_module(f"optuna_naap.{sub}")
         objects += [(f"optuna_naap.{sub}.{n}", getattr(module, n)) for n in module.__all__]
     objects += [(f"benchmark.{n}", getattr(benchmark, n)) for n in benchmark.__all__]
@@ -35,7 +54,9 @@ def _examples() -> list[Any]:
             continue
         seen.add(id(obj))
         for i, block in enumerate(_BLOCK.findall((inspect.getdoc(obj) or "") + "\n")):
-            examples.append(pytest.param(textwrap.dedent(block), id=f"{name}-{i}"))
+            # Examples that fit full-size predictors run in CI, not in the quick subset.
+            marks = [pytest.mark.slow] if name in _SLOW else []
+            examples.append(pytest.param(textwrap.dedent(block), id=f"{name}-{i}", marks=marks))
     return examples
 
 
@@ -55,3 +76,46 @@ def test_example_runs(
     monkeypatch.chdir(tmp_path)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     exec(compile(code, "<example>", "exec"), {"__name__": "__example__"})
+
+
+def _public_callables() -> list[tuple[str, Any, str]]:
+    """(name, signature owner, docstring) of every public function, class and public method."""
+    modules = ["optuna_naap"] + [f"optuna_naap.{m}" for m in PUBLIC_SUBMODULES]
+    seen: set[int] = set()
+    found = []
+    for name in modules:
+        module = importlib.import_module(name)
+        for attr in module.__all__:
+            obj = getattr(module, attr)
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if inspect.isclass(obj):
+                doc = inspect.getdoc(obj) or ""
+                if obj.__init__ is not object.__init__:
+                    doc += inspect.getdoc(obj.__init__) or ""
+                found.append((f"{name}.{attr}", obj, doc))
+                for method_name, method in vars(obj).items():
+                    function = getattr(method, "__func__", method)
+                    if not method_name.startswith("_") and inspect.isfunction(function):
+                        doc = inspect.getdoc(function) or ""
+                        found.append((f"{name}.{attr}.{method_name}", function, doc))
+            elif inspect.isfunction(obj):
+                found.append((f"{name}.{attr}", obj, inspect.getdoc(obj) or ""))
+    return found
+
+
+def test_every_public_argument_is_documented() -> None:
+    """Each argument of a public function, class or method is named in its docstring."""
+    missing = []
+    for name, obj, doc in _public_callables():
+        try:
+            parameters = inspect.signature(obj).parameters
+        except (TypeError, ValueError):
+            continue
+        for parameter in parameters:
+            if parameter in ("self", "cls", "args", "kwargs", "options") or parameter[0] == "_":
+                continue
+            if not re.search(rf"\b{re.escape(parameter)}\b", doc):
+                missing.append(f"{name}({parameter})")
+    assert not missing, "undocumented arguments: " + ", ".join(missing)

@@ -16,7 +16,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from optuna_naap import DECISION_ATTR, NAAPPruner, StudyLearner
+from optuna_naap import DECISION_ATTR, NAAPPruner, StudyLearner, report_epoch, should_prune
 from optuna_naap._learner import checkpoint_steps
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -211,11 +211,18 @@ def test_optuna_pruner_contract() -> None:
     assert only_nan.should_prune() == copy.should_prune()
 
 
-def test_multi_objective_is_a_clear_error() -> None:
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_multi_objective_trials_are_kept_with_the_reason() -> None:
+    """The learner judges one value; in a multi-objective study NAAPPruner() (no NAAP-440
+    predictors) keeps every trial and says why (tests/test_pareto.py has the Pareto rule)."""
     study = optuna.create_study(directions=["maximize", "minimize"], pruner=NAAPPruner())
+    study.set_metric_names(["accuracy", "macs"])
     trial = study.ask()
-    with pytest.raises(NotImplementedError, match="multi-objective"):
-        NAAPPruner().prune(study, study._storage.get_trial(trial._trial_id))
+    assert should_prune(trial) is False  # nothing reported yet
+    report_epoch(trial, 1, accuracy=0.3, loss_mean=2.0, loss_median=1.9)
+    assert should_prune(trial) is False
+    decision = study._storage.get_trial(trial._trial_id).user_attrs[DECISION_ATTR]
+    assert decision["verdict"] == "kept" and "NAAPPruner.from_frame" in decision["reason"]
 
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")

@@ -252,6 +252,10 @@ def test_device() -> None:
     assert resolve_device(None).type in {"cpu", "cuda", "mps"}
     with pytest.raises(ValueError, match="unknown device 'gpu0'"):
         resolve_device("gpu0")
+    # A device the machine lacks is refused at once, not at the first batch of a trial.
+    missing = f"cuda:{torch.cuda.device_count() if torch.cuda.is_available() else 0}"
+    with pytest.raises(ValueError, match=f"device '{missing}' is not available here"):
+        resolve_device(missing)
 
 
 def test_out_of_memory_fails_the_trial(small: ImageData, monkeypatch: pytest.MonkeyPatch) -> None:

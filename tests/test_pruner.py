@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from optuna_naap import (
     record_scheme,
     report_epoch,
 )
+from optuna_naap.benchmark import ReplayObjective
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -35,7 +37,11 @@ def predictor(frame: pd.DataFrame) -> NAAPPredictor:
 def replay(
     rows: pd.DataFrame, *, scheme: bool = True, losses: bool = True, nan_at: int | None = None
 ) -> Any:
-    """An objective that trains nothing: it reports a NAAP-440 row's recorded curve."""
+    """An objective that trains nothing: it reports a NAAP-440 row's recorded curve, one row
+    per trial in order (benchmark.ReplayObjective); the variants leave out the scheme or the
+    losses, or put a NaN at one epoch, which no real replay does."""
+    if scheme and losses and nan_at is None:
+        return ReplayObjective(rows, in_order=True)
 
     def objective(trial: optuna.trial.Trial) -> float:
         row = rows.iloc[trial.number % len(rows)]
@@ -204,12 +210,20 @@ def test_minimize_studies_are_never_pruned_without_learning(
     assert all("direction='maximize'" in d["reason"] for d in _decisions(study))
 
 
-def test_multi_objective_is_an_error(predictor: NAAPPredictor) -> None:
+def test_multi_objective_needs_named_objectives(predictor: NAAPPredictor) -> None:
+    """Multi-objective studies are judged by the Pareto rule (tests/test_pareto.py); it needs
+    to know which value is the accuracy, and keeps trials it cannot judge, saying why."""
     study = optuna.create_study(directions=["maximize", "minimize"])
     trial = study.ask()
-    study._storage.set_trial_intermediate_value(trial._trial_id, 9, 0.5)
-    with pytest.raises(NotImplementedError, match="multi-objective"):
+    study._storage.set_trial_user_attr(trial._trial_id, "naap:accuracies", {"9": 0.5})
+    with pytest.raises(ValueError, match="name the study's objectives"):
         NAAPPruner(predictor).prune(study, study.trials[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["accuracy", "macs"])
+    assert NAAPPruner(predictor).prune(study, study.trials[0]) is False
+    decision = study.trials[0].user_attrs[DECISION_ATTR]
+    assert decision["verdict"] == "kept" and "no scheme and losses recorded" in decision["reason"]
 
 
 def test_rdb_storage_and_repeated_questions(

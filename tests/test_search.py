@@ -70,6 +70,33 @@ def test_search_with_prescreen_and_refinement(tmp_path: Path, naap440_dir: Path)
         assert trained == (decision["verdict"] == "kept")
 
 
+def test_multi_objective_search_shows_and_prunes_on_the_front(
+    tmp_path: Path, naap440_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = search(tmp_path, "--n-trials", "3", "--objectives", "accuracy,macs", "--pruner", "naap")
+    args += ["--naap440", str(naap440_dir / "naap440v2.csv"), "--sampler", "nsga2"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Pareto front: trials ") and "scheme: [{" in out
+    study = optuna.load_study(study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}")
+    assert study.metric_names == ["accuracy", "macs"]
+    for trial in study.trials:
+        decision = trial.user_attrs["naap:decision"]
+        assert decision["epoch"] == 1 and decision["costs"] and trial.intermediate_values == {}
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            assert trial.values[1] == decision["costs"][0]
+    # Another kind of study, or a cost search cannot compute: one line, nothing written.
+    for extra, message in (
+        (("--objectives", "accuracy"), "has objectives accuracy,macs, not accuracy"),
+        (("--objectives", "accuracy,latency"), "not latency (measure it in your own objective"),
+        (("--objectives", "accuracy,macs", "--pruner", "median"), "--pruner median judges one"),
+    ):
+        assert main(search(tmp_path, "--n-trials", "1", *extra)) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+    assert len(optuna.load_study(study_name="naap-search", storage=study._storage).trials) == 3
+
+
 def test_search_exhaustive_on_a_fresh_study(tmp_path: Path) -> None:
     assert main(search(tmp_path, "--exhaustive", "--n-trials", "3", "--pruner", "none")) == 0
     study = optuna.load_study(study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}")
@@ -101,12 +128,26 @@ def test_bad_input_is_one_line(
     assert message in err[0]
 
 
+@pytest.mark.parametrize("device", ["cuda:7", "mps"])
+def test_a_missing_device_is_refused_before_any_study(
+    tmp_path: Path, device: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")  # never here: Linux without Apple GPUs
+    assert main(search(tmp_path, "--n-trials", "1", "--device", device)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"device '{device}' is not available here" in err[0]
+    assert not (tmp_path / "nas.db").exists()
+
+
 def test_a_study_of_another_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     optuna.create_study(
         study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}", direction="minimize"
     )
     assert main(search(tmp_path, "--n-trials", "1")) == 2
-    assert "is not a single maximized accuracy" in capsys.readouterr().err
+    assert "has objectives minimize, not accuracy" in capsys.readouterr().err
 
 
 def test_ctrl_c_leaves_the_storage_consistent(tmp_path: Path) -> None:

@@ -53,6 +53,7 @@ def test_csv_to_study_to_csv_reproduces_every_value(
     assert (tmp_path / "v1.csv").read_text().splitlines()[0] == header
 
 
+@pytest.mark.slow
 def test_fit_from_a_study(imported: optuna.study.Study, naap440_v2: pd.DataFrame) -> None:
     frame = attach_schemes(naap440_v2)
     from_study = NAAPPredictor(9, **FAST).fit(imported)
@@ -102,6 +103,7 @@ def test_missing_epochs_are_one_clear_error_and_nothing_is_written(
     assert len(pd.read_csv(out)) == 2
 
 
+@pytest.mark.slow
 def test_cli_import_and_export_round_trip(naap440_dir: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'naap.db'}"
     csv = naap440_dir / "naap440v2.csv"
@@ -149,3 +151,18 @@ def test_import_refuses_an_existing_study(
     assert "already exists" in capsys.readouterr().err
     with pytest.raises(NAAPDataError, match="maximizes one value"):
         frame_to_study(pd.DataFrame({"Scheme": []}), optuna.create_study(direction="minimize"))
+
+
+def test_a_failed_export_leaves_no_part_file(
+    naap440_frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from optuna_naap.data import write_naap_csv
+
+    def disk_full(self: pd.DataFrame, path: object, **kwargs: object) -> None:
+        Path(str(path)).write_text("ModelId,IsTest\n1,")  # half a file, then the disk fills
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_naap_csv(naap440_frame, tmp_path / "out.csv")
+    assert list(tmp_path.iterdir()) == []

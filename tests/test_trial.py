@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -105,3 +106,47 @@ def test_missing_or_broken_records_read_as_none() -> None:
     other.report(0.5, 1)  # reported without report_epoch: no losses
     assert trial_curve(study.trials[1], 1) is None
     assert trial_scheme(study.trials[1]) is None
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"accuracy": 34.47},
+            "accuracy must be NaN or a number in [0, 1], but got accuracy=34.47 "
+            "(it looks like a percentage: pass 0.3447)",
+        ),
+        (
+            {"accuracy": math.inf},
+            "accuracy must be NaN or a number in [0, 1], but got accuracy=inf",
+        ),
+        ({"accuracy": -0.3}, "accuracy must be NaN or a number in [0, 1], but got accuracy=-0.3"),
+        ({"accuracy": True}, "accuracy must be a number, but got accuracy=True"),
+        ({"loss_mean": -1.0}, "loss_mean must be NaN or a number >= 0, but got loss_mean=-1.0"),
+        ({"loss_median": "1.2"}, "loss_median must be a number, but got loss_median='1.2'"),
+    ],
+)
+def test_report_epoch_refuses_impossible_values_before_writing(
+    values: dict[str, Any], message: str
+) -> None:
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    report_epoch(trial, 1, accuracy=0.3, loss_mean=2.0, loss_median=1.9)
+    epoch = {"accuracy": 0.4, "loss_mean": 1.5, "loss_median": 1.4, **values}
+    with pytest.raises(ValueError) as error:
+        report_epoch(trial, 2, **epoch)
+    assert str(error.value) == message
+    stored = study.trials[0]
+    assert stored.intermediate_values == {1: 0.3}
+    assert stored.user_attrs["naap:losses"] == {"1": [2.0, 1.9]}
+
+
+def test_an_epoch_reported_twice_keeps_its_first_values() -> None:
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    report_epoch(trial, 1, accuracy=0.3, loss_mean=2.0, loss_median=1.9)
+    with pytest.warns(UserWarning, match="epoch 1 was already reported"):
+        report_epoch(trial, 1, accuracy=0.5, loss_mean=1.0, loss_median=0.9)
+    stored = study.trials[0]
+    assert stored.intermediate_values == {1: 0.3}
+    assert stored.user_attrs["naap:losses"] == {"1": [2.0, 1.9]}

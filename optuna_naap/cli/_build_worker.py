@@ -158,7 +158,7 @@ def run_build_worker(
     )
     objective = CIFAR10Objective(data.load(), Recipe(**recipe_json), device, space=space)
 
-    def requeue_interrupted(trial: optuna.trial.Trial) -> float:
+    def requeue_interrupted(trial: optuna.trial.Trial) -> float | tuple[float, ...]:
         try:
             return objective(trial)
         except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -15,10 +16,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from optuna_naap._objective import CIFAR10Objective, EpochResult
+from optuna_naap._pareto import ParetoObjectives, pareto_mask
 from optuna_naap._record import DECISION_ATTR, SCHEME_ATTR
 from optuna_naap.cli._interrupt import interrupt_outside_storage
 
-__all__ = ["SearchView", "describe_best", "run_search"]
+__all__ = ["SearchView", "describe_best", "print_best", "run_search"]
 
 
 @dataclass
@@ -38,11 +40,30 @@ class SearchView:
     finished: dict[str, int] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
+    #: Multi-objective studies: the objectives, and the completed trials' (number, values).
+    objectives: ParetoObjectives | None = None
+    complete: list[tuple[int, list[float]]] = field(default_factory=list)
+
     def consider(self, trial: optuna.trial.FrozenTrial) -> None:
-        """Keep the best COMPLETE trial."""
-        complete = trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None
-        if complete and (self.best_trial is None or trial.value > self.best):  # type: ignore[operator]
-            self.best, self.best_trial = float(trial.value), trial.number  # type: ignore[arg-type]
+        """Keep the best COMPLETE trial (its values, for a multi-objective front)."""
+        if trial.state != optuna.trial.TrialState.COMPLETE or not trial.values:
+            return
+        if self.objectives is not None:
+            self.complete.append((trial.number, list(trial.values)))
+            accuracy, _ = self.objectives.split(trial.values)
+        else:
+            accuracy = trial.values[0]
+        if self.best_trial is None or accuracy > self.best:
+            self.best, self.best_trial = float(accuracy), trial.number
+
+    def front(self) -> list[tuple[int, list[float]]]:
+        """The completed trials on the current Pareto front, cheapest first."""
+        if self.objectives is None or not self.complete:
+            return []
+        split = [self.objectives.split(v) for _, v in self.complete]
+        mask = pareto_mask([a for a, _ in split], [c for _, c in split])
+        on = [(n, v) for (n, v), m in zip(self.complete, mask, strict=True) if m]
+        return sorted(on, key=lambda item: self.objectives.split(item[1])[1])  # type: ignore[union-attr]
 
     def render(self, progress: Progress) -> Group:
         table = Table(show_header=True, header_style="bold", expand=False)
@@ -57,7 +78,17 @@ class SearchView:
             "-" if self.best_trial is None else f"{self.best:.4f} (trial {self.best_trial})",
         )
         done = ", ".join(f"{n} {state.lower()}" for state, n in sorted(self.finished.items()))
-        return Group(progress, table, f"[dim]{done or 'no trial finished yet'}[/]")
+        parts: list[Any] = [progress, table]
+        front = self.front()
+        if front and self.objectives is not None:
+            shown = Table(title=f"Pareto front ({len(front)} trials)", header_style="bold")
+            for column in ("trial", *self.objectives.names):
+                shown.add_column(column, justify="right")
+            for number, values in front[:10]:
+                shown.add_row(str(number), *(f"{v:.4g}" for v in values))
+            parts.append(shown)
+        parts.append(f"[dim]{done or 'no trial finished yet'}[/]")
+        return Group(*parts)
 
 
 def run_search(
@@ -76,6 +107,8 @@ def run_search(
     """
     console = console or Console(stderr=True)
     view = SearchView(n_trials, objective.recipe.epochs)
+    if len(study.directions) > 1:
+        view.objectives = ParetoObjectives.of_study(study)
     for trial in study.get_trials(deepcopy=False):
         view.finished[trial.state.name] = view.finished.get(trial.state.name, 0) + 1
         view.consider(trial)
@@ -126,7 +159,20 @@ def run_search(
 
 
 def describe_best(study: optuna.study.Study) -> dict[str, Any] | None:
-    """The best COMPLETE trial's number, value and scheme, or None."""
+    """The best COMPLETE trial's number, value and scheme, or None (multi-objective: the
+    most accurate trial of the front)."""
+    if len(study.directions) > 1:
+        objectives = ParetoObjectives.of_study(study)
+        front = study.best_trials
+        if not front:
+            return None
+        best = max(front, key=lambda t: objectives.split(t.values)[0])
+        return {
+            "trial": best.number,
+            "value": objectives.split(best.values)[0],
+            "scheme": best.user_attrs.get(SCHEME_ATTR),
+            "front": [t.number for t in sorted(front, key=lambda t: t.number)],
+        }
     try:
         best = study.best_trial
     except ValueError:
@@ -136,3 +182,17 @@ def describe_best(study: optuna.study.Study) -> dict[str, Any] | None:
         "value": best.value,
         "scheme": best.user_attrs.get(SCHEME_ATTR),
     }
+
+
+def print_best(study: optuna.study.Study) -> None:
+    """Print the study's best trial (multi-objective: its front) and its scheme on stdout."""
+    best = describe_best(study)
+    if best is None:
+        print("no trial completed yet")
+        return
+    if "front" in best:
+        print(f"Pareto front: trials {', '.join(str(n) for n in best['front'])}")
+        print(f"most accurate on it: trial {best['trial']}: accuracy {best['value']:.4f}")
+    else:
+        print(f"best trial {best['trial']}: accuracy {best['value']:.4f}")
+    print(f"scheme: {json.dumps(best['scheme'])}")

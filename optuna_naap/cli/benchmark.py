@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from optuna_naap.cli._benchmark_tables import naap440_table, objectives_tables
 from optuna_naap.cli._common import CommandError, names, out_dir, positive_int
 
 NAME = "benchmark"
@@ -35,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--objectives",
         metavar="NAMES",
-        help="--suite objectives: comma-separated objective names (default: all)",
+        help="--suite naap440: the study's objectives, e.g. accuracy,macs or accuracy,params "
+        "(a multi-objective replay: Pareto-front recall and hypervolume regret; default "
+        "accuracy); --suite objectives: the objectives to run (default: all)",
     )
     parser.add_argument(
         "--trials",
@@ -53,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pruners", metavar="NAMES", help="comma-separated pruner names (default: all)"
     )
     parser.add_argument(
-        "--samplers", metavar="NAMES", default="random,tpe", help="random,tpe (default both)"
+        "--samplers",
+        metavar="NAMES",
+        help="among random,tpe,nsga2 (default random,tpe; with --objectives all three)",
     )
     parser.add_argument(
         "--seeds", type=positive_int, default=3, metavar="N", help="seeds (default 3)"
@@ -84,26 +89,22 @@ def take_action(args: argparse.Namespace) -> int:
 
 def _naap440(args: argparse.Namespace) -> int:
     from optuna_naap._data import load_naap440
-    from optuna_naap.benchmark import (
-        builtin_pruners,
-        pareto_front,
-        plot_pareto,
-        run_benchmark,
-        summarize,
-    )
+    from optuna_naap.benchmark import builtin_pruners, pareto_front, run_benchmark, summarize
 
     out = out_dir(args.out)
     pruners = names(args.pruners)
-    known = builtin_pruners()
+    objectives = _replay_objectives(args.objectives)
+    known = builtin_pruners(multi_objective=objectives is not None)
     unknown = [n for n in pruners or () if n not in known]
     if unknown:
         raise CommandError(f"unknown pruner {unknown[0]!r}; choose among {', '.join(known)}")
-    samplers = names(args.samplers) or []
+    samplers = names(args.samplers)
     frame = load_naap440(args.naap440)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per replayed trial is noise
     fast = {"iterations": 100, "learning_rate": 0.15, "n_models": 1}
+    options = fast if args.fast else None
     results = run_benchmark(
         frame,
         pruners=pruners,
@@ -111,17 +112,19 @@ def _naap440(args: argparse.Namespace) -> int:
         seeds=list(range(args.seeds)),
         folds=args.folds,
         max_epochs=args.max_epochs,
-        predictor_options=fast if args.fast else None,
+        predictor_options=options,
         progress=True,
+        objectives=objectives,
     )
     summary = summarize(results)
-    front = pareto_front(summary)
+    front = pareto_front(summary, key="front_recall" if objectives else "recall")
     document = {
         "protocol": {
             "rows": len(frame),
             "folds": args.folds,
             "seeds": args.seeds,
-            "samplers": samplers,
+            "samplers": sorted({r.sampler for r in results}),
+            "objectives": ",".join(objectives.names) if objectives else "accuracy",
             "max_epochs": args.max_epochs,
             "fast_predictors": bool(args.fast),
         },
@@ -129,49 +132,49 @@ def _naap440(args: argparse.Namespace) -> int:
         "studies": [r.to_json() for r in results],
     }
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "benchmark.json").write_text(json.dumps(document, indent=1))
-        plot_pareto(summary, str(out / "pareto.png"))
+        _write_replay(out, document, summary, frame, objectives, args, options)
     if args.format == "json":
         json.dump(document, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    _naap440_table(summary, front, len(frame), args)
+    naap440_table(summary, front, len(frame), args)
     return 0
 
 
-def _naap440_table(
-    summary: Sequence[dict[str, Any]], front: list[bool], rows: int, args: argparse.Namespace
+def _write_replay(
+    out: Path,
+    document: dict[str, Any],
+    summary: list[dict[str, Any]],
+    frame: Any,
+    objectives: Any,
+    args: argparse.Namespace,
+    options: dict[str, Any] | None,
 ) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """benchmark.json and the plot: compute against recall, or the fronts of one replay."""
+    from optuna_naap.benchmark import plot_fronts, plot_pareto
 
-    out = out_dir(args.out)
-    table = Table(
-        title=f"NAAP-440 replay: {rows} schemes in {args.folds} folds, "
-        f"{args.seeds} seed(s) per sampler; means, min/max over studies; "
-        "recall = top-10 recall; * = Pareto front"
-    )
-    columns = ("pruner", "sampler", "compute", "recall", "min", "regret", "max", "wall s")
-    for column in columns:
-        table.add_column(
-            column, justify="left" if column in ("pruner", "sampler") else "right", no_wrap=True
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "benchmark.json").write_text(json.dumps(document, indent=1))
+    if objectives is None:
+        plot_pareto(summary, str(out / "pareto.png"))
+    else:
+        plot_fronts(
+            frame,
+            objectives,
+            str(out / "pareto.png"),
+            max_epochs=args.max_epochs,
+            predictor_options=options,
         )
-    for row, on_front in zip(summary, front, strict=True):
-        table.add_row(
-            ("* " if on_front else "  ") + str(row["pruner"]),
-            str(row["sampler"]),
-            f"{100 * row['compute']:.1f}%",
-            f"{row['recall']:.3f}",
-            f"{row['min_recall']:.2f}",
-            f"{row['regret']:.4f}",
-            f"{row['max_regret']:.4f}",
-            f"{row['wall_s']:.1f}",
-        )
-    console = Console(width=max(Console().width, 100))  # the table's columns need 100
-    console.print(table)
-    if out is not None:
-        console.print(f"wrote {out / 'benchmark.json'} and {out / 'pareto.png'}")
+
+
+def _replay_objectives(text: str | None) -> Any:
+    """The replay's objectives, or None for a single-objective replay."""
+    from optuna_naap.benchmark import BenchmarkError, _parse_objectives
+
+    try:
+        return _parse_objectives(text)
+    except BenchmarkError as exc:
+        raise CommandError(f"--objectives: {exc}") from None
 
 
 def _objectives(args: argparse.Namespace) -> int:
@@ -204,51 +207,5 @@ def _objectives(args: argparse.Namespace) -> int:
         json.dump(document, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    _objectives_tables(summary, notes, args)
+    objectives_tables(summary, notes, args)
     return 0
-
-
-def _objectives_tables(
-    summary: Sequence[dict[str, Any]], notes: list[str], args: argparse.Namespace
-) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from optuna_naap.objective_suite import totals
-
-    out = out_dir(args.out)
-    console = Console(width=max(Console().width, 110))
-    table = Table(
-        title=f"Pruners on real objectives: {args.trials} TPE trials, {args.seeds} seed(s); "
-        "seed means; shortfall = best value's loss against no pruning"
-    )
-    columns = ("objective", "pruner", "steps", "best", "shortfall", "wall s", "pruner s", "pruned")
-    for column in columns:
-        table.add_column(column, justify="left" if column in columns[:2] else "right")
-    for row in summary:
-        table.add_row(
-            row["objective"],
-            row["pruner"],
-            f"{row['steps']:.0f}",
-            f"{row['best']:.4f}",
-            f"{100 * row['shortfall']:+.2f}%",
-            f"{row['wall_s']:.2f}",
-            f"{row['pruner_s']:.2f}",
-            f"{row['pruned']:.1f}",
-        )
-    console.print(table)
-    total = Table(title="Over the suite: summed seed-mean steps and wall time, worst shortfall")
-    for column in ("pruner", "steps", "wall s", "worst shortfall"):
-        total.add_column(column, justify="left" if column == "pruner" else "right")
-    for row in totals(summary):
-        total.add_row(
-            row["pruner"],
-            f"{row['steps']:.0f}",
-            f"{row['wall_s']:.1f}",
-            f"{100 * row['worst']:+.2f}%",
-        )
-    console.print(total)
-    for note in notes:
-        console.print(note)
-    if out is not None:
-        console.print(f"wrote {out / 'suite.json'} and {out / 'suite.png'}")

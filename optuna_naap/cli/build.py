@@ -79,6 +79,10 @@ def take_action(args: argparse.Namespace) -> int:
         )
     space = _space(args.space)
     recipe = Recipe(epochs=args.epochs or 90)
+    if args.device is not None:
+        from optuna_naap._objective import resolve_device
+
+        resolve_device(args.device)  # a device this machine lacks: one line, before any study
     data = DataSpec(args.data, args.data_root, args.download)
     if args.data == "cifar10" and not args.download:
         data.load()  # a missing dataset is one line here, not one per worker

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -12,15 +11,20 @@ from optuna_naap.cli._common import (
     add_data,
     add_device,
     add_epochs,
-    open_storage,
     positive_int,
+)
+from optuna_naap.cli._search_setup import (
+    NAAPRows,
+    make_pruner,
+    make_sampler,
+    open_study,
+    parse_objectives,
 )
 
 if TYPE_CHECKING:
     import optuna
     from rich.console import Console
 
-    from optuna_naap._sampler import NAAPSampler
 
 NAME = "search"
 HELP = "run the NAS study: sample schemes, train them with the NAAP recipe, prune early"
@@ -57,7 +61,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_device(parser)
     add_epochs(parser, "trial")
-    parser.add_argument("--sampler", choices=("tpe", "random"), default="tpe")
+    parser.add_argument(
+        "--objectives",
+        metavar="NAMES",
+        default="accuracy",
+        help="the study's objectives: accuracy (default), or accuracy against exact costs, "
+        "e.g. accuracy,macs or accuracy,params,macs (a multi-objective study pruned on the "
+        "Pareto front; costs: macs, params, layers)",
+    )
+    parser.add_argument(
+        "--sampler",
+        choices=("tpe", "random", "nsga2"),
+        default="tpe",
+        help="base sampler under NAAPSampler (default tpe; nsga2 for multi-objective studies)",
+    )
     parser.add_argument(
         "--exhaustive", action="store_true", help="train every scheme of the space once"
     )
@@ -83,19 +100,26 @@ def take_action(args: argparse.Namespace) -> int:
     from optuna_naap._recipe import Recipe
 
     console = Console(stderr=True)
+    objectives = parse_objectives(args.objectives)
     recipe = Recipe(epochs=args.epochs or 90)
     device = resolve_device(args.device)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view says it all
-    study = _open_study(args)  # the storage first: it is the cheapest thing to get wrong
+    study = open_study(args, objectives)  # the storage first: the cheapest to get wrong
     data = (
         synthetic_images()
         if args.data == "synthetic"
         else load_cifar10(args.data_root, download=args.download)
     )
-    rows = _NAAPRows(args.naap440)
-    pruner_name = args.pruner or ("naap" if args.data == "cifar10" else "median")
-    study.pruner = _pruner(pruner_name, args, recipe.epochs, rows, console)
-    sampler = _sampler(args, rows, console)
+    rows = NAAPRows(args.naap440)
+    pruner_name = args.pruner or (
+        "naap" if args.data == "cifar10" else "median" if objectives is None else "none"
+    )
+    if objectives is not None and pruner_name == "median":
+        raise CommandError(
+            "--pruner median judges one value; a multi-objective study takes --pruner naap or none"
+        )
+    study.pruner = make_pruner(pruner_name, args, recipe.epochs, rows, console)
+    sampler = make_sampler(args, rows, console)
     study.sampler = sampler
     n_trials = args.n_trials or (None if args.exhaustive else 20)
     if args.exhaustive:
@@ -105,90 +129,11 @@ def take_action(args: argparse.Namespace) -> int:
     console.print(
         f"study {args.study_name!r} in {args.storage}: {len(study.trials)} trials so far; "
         f"{data.name} data, {recipe.epochs} epochs per trial on {device}, pruner {pruner_name}"
+        + (f", objectives {','.join(objectives.names)}" if objectives is not None else "")
         + (", refined space" if args.refine else "")
         + (", pre-screen" if args.prescreen else "")
     )
     return _run(study, CIFAR10Objective(data, recipe, device), n_trials, args, console)
-
-
-class _NAAPRows:
-    """NAAP-440, read (or downloaded) once for the pruner and the pre-screen."""
-
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self._frame: Any = None
-
-    def __call__(self) -> Any:
-        if self._frame is None:
-            from optuna_naap._data import load_naap440
-
-            self._frame = load_naap440(self.path)
-        return self._frame
-
-
-def _open_study(args: argparse.Namespace) -> optuna.study.Study:
-    import optuna
-
-    study = optuna.create_study(
-        storage=open_storage(args.storage),
-        study_name=args.study_name,
-        direction="maximize",
-        load_if_exists=True,
-    )
-    if study.direction != optuna.study.StudyDirection.MAXIMIZE or len(study.directions) != 1:
-        raise CommandError(
-            f"study {args.study_name!r} in {args.storage} is not a single maximized accuracy; "
-            "choose another --study-name"
-        )
-    return study
-
-
-def _pruner(
-    name: str, args: argparse.Namespace, epochs: int, rows: _NAAPRows, console: Console
-) -> optuna.pruners.BasePruner:
-    from optuna_naap._predictor import NAAPPredictor
-    from optuna_naap._pruner import default_decision_epochs, pruner_for_recipe
-
-    if name != "naap":
-        return pruner_for_recipe(name, max_epochs=epochs)
-    if args.predictor:
-        return pruner_for_recipe(
-            name, max_epochs=epochs, predictor=NAAPPredictor.load(args.predictor)
-        )
-    frame = rows()
-    decision_epochs = default_decision_epochs(epochs)
-    console.print(
-        f"fitting NAAPPredictors for epochs {decision_epochs} on {len(frame)} NAAP-440 rows"
-    )
-    return pruner_for_recipe(name, max_epochs=epochs, rows=frame)
-
-
-def _sampler(args: argparse.Namespace, rows: _NAAPRows, console: Console) -> NAAPSampler:
-    import optuna
-
-    from optuna_naap._sampler import NAAPSampler
-
-    base = (
-        optuna.samplers.RandomSampler(seed=args.seed)
-        if args.sampler == "random"
-        else optuna.samplers.TPESampler(seed=args.seed)
-    )
-    for flag in ("refine", "prescreen"):
-        if getattr(args, flag) and args.exhaustive:
-            raise CommandError(f"--{flag} skips schemes; --exhaustive runs them all: choose one")
-    prescreen = None
-    if args.prescreen:
-        from optuna_naap._prescreen import SchemePrescreen
-
-        frame = rows()
-        console.print(f"fitting the pre-screen's NAAPPredictor(0) on {len(frame)} NAAP-440 rows")
-        prescreen = SchemePrescreen.from_frame(frame)
-    refiner = None
-    if args.refine:
-        from optuna_naap._refine import SpaceRefiner
-
-        refiner = SpaceRefiner()
-    return NAAPSampler(base, exhaustive=args.exhaustive, refine=refiner, prescreen=prescreen)
 
 
 def _run(
@@ -198,7 +143,7 @@ def _run(
     args: argparse.Namespace,
     console: Console,
 ) -> int:
-    from optuna_naap.cli._search_view import describe_best, run_search
+    from optuna_naap.cli._search_view import print_best, run_search
 
     callbacks: list[Any] = []
     try:  # notes and the figure for optuna-dashboard, when it is installed
@@ -216,10 +161,5 @@ def _run(
             file=sys.stderr,
         )
         return 130
-    best = describe_best(study)
-    if best is None:
-        print("no trial completed yet")
-    else:
-        print(f"best trial {best['trial']}: accuracy {best['value']:.4f}")
-        print(f"scheme: {json.dumps(best['scheme'])}")
+    print_best(study)
     return 0

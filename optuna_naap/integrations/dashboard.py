@@ -1,4 +1,5 @@
-"""optuna-dashboard: NAAPPruner's decisions as trial notes, a predicted-vs-actual figure.
+"""optuna-dashboard: NAAPPruner's decisions as trial notes, a predicted-vs-actual figure, and
+for multi-objective studies the Pareto front with pruned trials at their predicted accuracy.
 
 The ``naap:`` user attributes already show (and sort) in optuna-dashboard's trial table; this
 module adds a Markdown note per decided trial (``optuna_dashboard.save_note``) and a study-level
@@ -25,8 +26,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIGURE_ID",
+    "PARETO_FIGURE_ID",
     "DashboardCallback",
     "decision_note",
+    "pareto_figure",
     "prediction_figure",
     "refresh",
     "require_dashboard",
@@ -35,6 +38,8 @@ __all__ = [
 
 #: The figure's id in the study: saving again replaces it.
 FIGURE_ID = "naap-predicted-vs-actual"
+#: The Pareto-front figure's id in a multi-objective study (one per cost: ``-<cost>`` added).
+PARETO_FIGURE_ID = "naap-pareto-front"
 _NOTED_ATTR = NOTED_ATTR
 _INSTALL = 'optuna-dashboard is not installed: pip install "optuna-naap[dashboard]"'
 
@@ -61,8 +66,30 @@ class _TrialRef:
         return self.study._storage
 
 
-def decision_note(trial: optuna.trial.FrozenTrial) -> str | None:
-    """Markdown explaining the pruner's last decision on ``trial``, or None without one."""
+def _final_accuracy(
+    trial: optuna.trial.FrozenTrial, study: optuna.study.Study | None
+) -> float | None:
+    """A COMPLETE trial's accuracy: its value, or in a multi-objective study the value the
+    study names ``accuracy``."""
+    if trial.state != TrialState.COMPLETE or not trial.values:
+        return None
+    if len(trial.values) == 1:
+        return float(trial.values[0])
+    if study is None:
+        return None
+    from optuna_naap._pareto import ParetoObjectives
+
+    try:
+        return ParetoObjectives.of_study(study).split(trial.values)[0]
+    except ValueError:
+        return None
+
+
+def decision_note(
+    trial: optuna.trial.FrozenTrial, study: optuna.study.Study | None = None
+) -> str | None:
+    """Markdown explaining the pruner's last decision on ``trial``, or None without one
+    (``study`` finds the accuracy among a multi-objective trial's values)."""
     decision = trial.user_attrs.get(DECISION_ATTR)
     if not isinstance(decision, dict):
         return None
@@ -85,13 +112,16 @@ def decision_note(trial: optuna.trial.FrozenTrial) -> str | None:
         if isinstance(value, float):
             value = f"{value:.4f}"
         lines.append(f"| {key} | {value if value is not None else '-'} |")
-    if trial.state == TrialState.COMPLETE and trial.value is not None:
-        lines += ["", f"Final accuracy reached: **{trial.value:.4f}**."]
+    if isinstance(decision.get("costs"), list):
+        lines.append(f"| costs | {', '.join(f'{c:.4g}' for c in decision['costs'])} |")
+    final = _final_accuracy(trial, study)
+    if final is not None:
+        lines += ["", f"Final accuracy reached: **{final:.4f}**."]
     return "\n".join(lines)
 
 
 def _save_note(study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bool:
-    note = decision_note(trial)
+    note = decision_note(trial, study)
     if note is None or trial.user_attrs.get(_NOTED_ATTR) == note:
         return False
     dashboard = require_dashboard()
@@ -102,7 +132,8 @@ def _save_note(study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bo
 
 
 def prediction_figure(study: optuna.study.Study) -> go.Figure:
-    """Plotly figure: each decided trial's predicted final against its actual final accuracy.
+    """Plotly figure of ``study``: each decided trial's predicted final against its actual
+    final accuracy.
 
     Completed trials are points (x: predicted at the last decision, y: the final value);
     pruned trials have no final, so they are a rug of their predictions along the x axis.
@@ -122,9 +153,10 @@ def prediction_figure(study: optuna.study.Study) -> go.Figure:
         if predicted is None or not math.isfinite(predicted):
             continue
         label = f"trial {trial.number}: {decision.get('verdict')} at epoch {decision.get('epoch')}"
-        if trial.state == TrialState.COMPLETE and trial.value is not None:
+        final = _final_accuracy(trial, study)
+        if final is not None:
             done_x.append(predicted)
-            done_y.append(trial.value)
+            done_y.append(final)
             done_text.append(label)
         elif trial.state == TrialState.PRUNED:
             pruned_x.append(predicted)
@@ -173,20 +205,89 @@ def prediction_figure(study: optuna.study.Study) -> go.Figure:
     return figure
 
 
+def pareto_figure(study: optuna.study.Study, cost: str | None = None) -> go.Figure:
+    """Plotly figure of a multi-objective NAS study: accuracy against ``cost`` (default the
+    first) for the completed trials, the front they form, and the pruned trials at the
+    accuracy predicted when they were pruned (their exact cost is known)."""
+    import plotly.graph_objects as go
+
+    from optuna_naap._pareto import ParetoObjectives, front_points
+
+    objectives = ParetoObjectives.of_study(study)
+    cost = cost or objectives.costs[0]
+    j = objectives.costs.index(cost)
+    points = front_points(study, objectives)
+    done = points["complete"]
+    front = sorted((p for p in done if p[3]), key=lambda p: p[2][j])
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=[p[2][j] for p in done],
+            y=[p[1] for p in done],
+            mode="markers",
+            name=f"completed ({len(done)})",
+            text=[f"trial {p[0]}" for p in done],
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[p[2][j] for p in front],
+            y=[p[1] for p in front],
+            mode="lines+markers",
+            line={"shape": "hv"},
+            name=f"Pareto front ({len(front)})",
+            text=[f"trial {p[0]}" for p in front],
+        )
+    )
+    pruned = points["pruned"]
+    figure.add_trace(
+        go.Scatter(
+            x=[p[2][j] for p in pruned],
+            y=[p[1] for p in pruned],
+            mode="markers",
+            marker={"symbol": "x", "size": 7},
+            name=f"pruned, at predicted accuracy ({len(pruned)})",
+            text=[f"trial {p[0]} pruned at epoch {p[3]}" for p in pruned],
+        )
+    )
+    figure.update_layout(
+        title=f"NAAPPruner: Pareto front of accuracy and {cost} ({len(done)} completed, "
+        f"{len(pruned)} pruned at their predicted accuracy)",
+        xaxis={"title": f"{cost} (exact)", "type": "log"},
+        yaxis_title="accuracy (completed: final; pruned: predicted)",
+    )
+    return figure
+
+
+def _save_figures(study: optuna.study.Study) -> None:
+    dashboard = require_dashboard()
+    dashboard.save_plotly_graph_object(study, prediction_figure(study), graph_object_id=FIGURE_ID)
+    if len(study.directions) > 1:
+        from optuna_naap._pareto import ParetoObjectives
+
+        try:
+            costs = ParetoObjectives.of_study(study).costs
+        except ValueError:
+            return  # objectives not named: no front to draw
+        for cost in costs:
+            dashboard.save_plotly_graph_object(
+                study, pareto_figure(study, cost), graph_object_id=f"{PARETO_FIGURE_ID}-{cost}"
+            )
+
+
 def refresh(study: optuna.study.Study) -> tuple[int, bool]:
-    """Write the notes of decided trials that lack a current one, and the figure.
+    """Write the notes of ``study``'s decided trials that lack a current one, and the
+    figures.
 
     Returns the number of notes written and whether the figure was saved (only when some
     trial has a decision).
     """
-    dashboard = require_dashboard()
+    require_dashboard()
     trials = study.get_trials(deepcopy=False)
     written = sum(_save_note(study, t) for t in trials)
     decided = any(DECISION_ATTR in t.user_attrs for t in trials)
     if decided:
-        dashboard.save_plotly_graph_object(
-            study, prediction_figure(study), graph_object_id=FIGURE_ID
-        )
+        _save_figures(study)
     return written, decided
 
 
@@ -223,18 +324,17 @@ class DashboardCallback:
 
     def __call__(self, study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> None:
         dashboard = require_dashboard()
-        note = decision_note(trial)
+        note = decision_note(trial, study)
         if note is not None:
             dashboard.save_note(_TrialRef(study, trial._trial_id), note)
         self._seen += 1
         if self._seen % self._every == 0:
-            dashboard.save_plotly_graph_object(
-                study, prediction_figure(study), graph_object_id=FIGURE_ID
-            )
+            _save_figures(study)
 
 
 def serve(storage: str, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Refresh every study's notes and figure, then run optuna-dashboard until interrupted."""
+    """Refresh the notes and figures of every study in ``storage``, then run optuna-dashboard
+    on ``host``:``port`` until interrupted."""
     dashboard = require_dashboard()
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
         refresh(optuna.load_study(study_name=summary.study_name, storage=storage))

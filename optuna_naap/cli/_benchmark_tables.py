@@ -1,0 +1,108 @@
+"""``optuna-naap benchmark``'s tables (rich), for the NAAP-440 replay and the objectives suite."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from optuna_naap.cli._common import out_dir
+
+__all__ = ["naap440_table", "objectives_tables"]
+
+
+def naap440_table(
+    summary: Sequence[dict[str, Any]], front: list[bool], rows: int, args: argparse.Namespace
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = out_dir(args.out)
+    table = Table(
+        title=f"NAAP-440 replay: {rows} schemes in {args.folds} folds, "
+        f"{args.seeds} seed(s) per sampler; means, min/max over studies; "
+        "recall = top-10 recall; * = Pareto front"
+    )
+    multi = bool(summary) and "front_recall" in summary[0]
+    if multi:
+        table.title = (
+            f"NAAP-440 multi-objective replay ({summary[0]['objectives']}): {rows} schemes in "
+            f"{args.folds} folds, {args.seeds} seed(s) per sampler; means, min/max over "
+            "studies; * = Pareto front of compute and front recall"
+        )
+    recall, regret = ("front_recall", "hv_regret") if multi else ("recall", "regret")
+    columns = (
+        "pruner",
+        "sampler",
+        "compute",
+        "front recall" if multi else "recall",
+        "min",
+        "hv regret" if multi else "regret",
+        "max",
+        "wall s",
+    )
+    for column in columns:
+        table.add_column(
+            column, justify="left" if column in ("pruner", "sampler") else "right", no_wrap=True
+        )
+    for row, on_front in zip(summary, front, strict=True):
+        table.add_row(
+            ("* " if on_front else "  ") + str(row["pruner"]),
+            str(row["sampler"]),
+            f"{100 * row['compute']:.1f}%",
+            f"{row[recall]:.3f}",
+            f"{row['min_' + recall]:.2f}",
+            f"{100 * row[regret]:.3f}%" if multi else f"{row[regret]:.4f}",
+            f"{100 * row['max_' + regret]:.3f}%" if multi else f"{row['max_' + regret]:.4f}",
+            f"{row['wall_s']:.1f}",
+        )
+    console = Console(width=max(Console().width, 100))  # the table's columns need 100
+    console.print(table)
+    if out is not None:
+        console.print(f"wrote {out / 'benchmark.json'} and {out / 'pareto.png'}")
+
+
+def objectives_tables(
+    summary: Sequence[dict[str, Any]], notes: list[str], args: argparse.Namespace
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from optuna_naap.objective_suite import totals
+
+    out = out_dir(args.out)
+    console = Console(width=max(Console().width, 110))
+    table = Table(
+        title=f"Pruners on real objectives: {args.trials} TPE trials, {args.seeds} seed(s); "
+        "seed means; shortfall = best value's loss against no pruning"
+    )
+    columns = ("objective", "pruner", "steps", "best", "shortfall", "wall s", "pruner s", "pruned")
+    for column in columns:
+        table.add_column(column, justify="left" if column in columns[:2] else "right")
+    for row in summary:
+        table.add_row(
+            row["objective"],
+            row["pruner"],
+            f"{row['steps']:.0f}",
+            f"{row['best']:.4f}",
+            f"{100 * row['shortfall']:+.2f}%",
+            f"{row['wall_s']:.2f}",
+            f"{row['pruner_s']:.2f}",
+            f"{row['pruned']:.1f}",
+        )
+    console.print(table)
+    total = Table(title="Over the suite: summed seed-mean steps and wall time, worst shortfall")
+    for column in ("pruner", "steps", "wall s", "worst shortfall"):
+        total.add_column(column, justify="left" if column == "pruner" else "right")
+    for row in totals(summary):
+        total.add_row(
+            row["pruner"],
+            f"{row['steps']:.0f}",
+            f"{row['wall_s']:.1f}",
+            f"{100 * row['worst']:+.2f}%",
+        )
+    console.print(total)
+    for note in notes:
+        console.print(note)
+    if out is not None:
+        console.print(f"wrote {out / 'suite.json'} and {out / 'suite.png'}")

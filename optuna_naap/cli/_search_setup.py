@@ -1,0 +1,142 @@
+"""``optuna-naap search``'s setup: the study, its objectives, pruner and sampler from the
+command's options (one line for every user error, before anything is written)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from optuna_naap.cli._common import CommandError, open_storage
+
+if TYPE_CHECKING:
+    import optuna
+    from rich.console import Console
+
+    from optuna_naap._pareto import ParetoObjectives
+    from optuna_naap._sampler import NAAPSampler
+
+__all__ = ["NAAPRows", "make_pruner", "make_sampler", "open_study", "parse_objectives"]
+
+
+class NAAPRows:
+    """NAAP-440, read (or downloaded) once for the pruner and the pre-screen."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._frame: Any = None
+
+    def __call__(self) -> Any:
+        if self._frame is None:
+            from optuna_naap._data import load_naap440
+
+            self._frame = load_naap440(self.path)
+        return self._frame
+
+
+def parse_objectives(text: str) -> ParetoObjectives | None:
+    """``None`` for accuracy alone, else the multi-objective study's objectives."""
+    from optuna_naap._pareto import EXACT_COSTS, ParetoObjectives
+
+    if text.strip().lower() == "accuracy":
+        return None
+    try:
+        objectives = ParetoObjectives.parse(text)
+    except ValueError as exc:
+        raise CommandError(f"--objectives: {exc}") from None
+    measured = [c for c in objectives.costs if c not in EXACT_COSTS]
+    if measured:
+        raise CommandError(
+            f"--objectives: search knows the exact costs {', '.join(EXACT_COSTS)}, not "
+            f"{', '.join(measured)} (measure it in your own objective with record_cost)"
+        )
+    return objectives
+
+
+def open_study(
+    args: argparse.Namespace, objectives: ParetoObjectives | None
+) -> optuna.study.Study:
+    import warnings
+
+    import optuna
+
+    storage = open_storage(args.storage)
+    directions = (
+        [optuna.study.StudyDirection.MAXIMIZE] if objectives is None else objectives.directions
+    )
+    wanted = ["accuracy"] if objectives is None else list(objectives.names)
+    # Check an existing study before anything is written to it.
+    try:
+        existing = optuna.load_study(study_name=args.study_name, storage=storage)
+    except KeyError:
+        existing = None
+    if existing is not None:
+        names = existing.metric_names
+        got = [n.lower() for n in names] if names else None
+        same = list(existing.directions) == directions and (
+            got == wanted or (got is None and objectives is None)
+        )
+        if not same:
+            have = ",".join(got) if got else ",".join(d.name.lower() for d in existing.directions)
+            raise CommandError(
+                f"study {args.study_name!r} in {args.storage} has objectives {have}, not "
+                f"{','.join(wanted)}; give the same --objectives or another --study-name"
+            )
+        return existing
+    study = optuna.create_study(
+        storage=storage, study_name=args.study_name, directions=directions, load_if_exists=True
+    )
+    if objectives is not None:
+        with warnings.catch_warnings():  # experimental in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(objectives.names))
+    return study
+
+
+def make_pruner(
+    name: str, args: argparse.Namespace, epochs: int, rows: NAAPRows, console: Console
+) -> optuna.pruners.BasePruner:
+    from optuna_naap._predictor import NAAPPredictor
+    from optuna_naap._pruner import default_decision_epochs, pruner_for_recipe
+
+    if name != "naap":
+        return pruner_for_recipe(name, max_epochs=epochs)
+    if args.predictor:
+        return pruner_for_recipe(
+            name, max_epochs=epochs, predictor=NAAPPredictor.load(args.predictor)
+        )
+    frame = rows()
+    decision_epochs = default_decision_epochs(epochs)
+    console.print(
+        f"fitting NAAPPredictors for epochs {decision_epochs} on {len(frame)} NAAP-440 rows"
+    )
+    return pruner_for_recipe(name, max_epochs=epochs, rows=frame)
+
+
+def make_sampler(args: argparse.Namespace, rows: NAAPRows, console: Console) -> NAAPSampler:
+    import optuna
+
+    from optuna_naap._sampler import NAAPSampler
+
+    base: optuna.samplers.BaseSampler
+    if args.sampler == "random":
+        base = optuna.samplers.RandomSampler(seed=args.seed)
+    elif args.sampler == "nsga2":
+        base = optuna.samplers.NSGAIISampler(seed=args.seed)
+    else:
+        base = optuna.samplers.TPESampler(seed=args.seed)
+    for flag in ("refine", "prescreen"):
+        if getattr(args, flag) and args.exhaustive:
+            raise CommandError(f"--{flag} skips schemes; --exhaustive runs them all: choose one")
+    prescreen = None
+    if args.prescreen:
+        from optuna_naap._prescreen import SchemePrescreen
+
+        frame = rows()
+        console.print(f"fitting the pre-screen's NAAPPredictor(0) on {len(frame)} NAAP-440 rows")
+        prescreen = SchemePrescreen.from_frame(frame)
+    refiner = None
+    if args.refine:
+        from optuna_naap._refine import SpaceRefiner
+
+        refiner = SpaceRefiner()
+    return NAAPSampler(base, exhaustive=args.exhaustive, refine=refiner, prescreen=prescreen)
