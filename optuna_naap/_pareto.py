@@ -164,11 +164,15 @@ def scheme_costs(scheme: list[dict[str, Any]], objectives: ParetoObjectives) -> 
     Raises:
         ValueError: if a cost is a measured one (it is not in the scheme).
     """
-    features = scheme_features(scheme)
     measured = [n for n in objectives.costs if n not in EXACT_COSTS]
     if measured:
         raise ValueError(f"{', '.join(measured)} must be measured (record_cost), not computed")
-    return tuple(float(features[EXACT_COSTS[n]]) for n in objectives.costs)
+    return _exact_costs(scheme_features(scheme), objectives.costs)
+
+
+def _exact_costs(features: Mapping[str, Any], names: Sequence[str]) -> tuple[float, ...]:
+    """The exact costs ``names`` from a scheme's ``scheme_features``."""
+    return tuple(float(features[EXACT_COSTS[n]]) for n in names)
 
 
 def trial_costs(
@@ -187,12 +191,12 @@ def trial_costs(
         scheme = trial_scheme(trial)  # type: ignore[arg-type]
     features = scheme_features(scheme) if scheme is not None else None
     measured = trial.user_attrs.get(COSTS_ATTR) or {}
-    costs = []
+    costs: list[float] = []
     for name in objectives.costs:
         if name in EXACT_COSTS:
             if features is None:
                 return "no valid scheme recorded (use suggest_scheme or record_scheme)"
-            costs.append(float(features[EXACT_COSTS[name]]))
+            costs.extend(_exact_costs(features, (name,)))
         else:
             value = measured.get(name) if isinstance(measured, Mapping) else None
             if not isinstance(value, (int, float)) or not math.isfinite(value):
