@@ -109,6 +109,8 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "the data") -> pd.DataF
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise NAAPDataError(f"{source} lacks the column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise NAAPDataError(f"{source} has a header but no data rows")
     epochs: dict[int, set[str]] = {}
     for column in frame.columns:
         match = _EPOCH_COLUMN.match(str(column))
@@ -158,7 +160,7 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "the data") -> pd.DataF
         row = (~out["IsTest"].isin([0, 1])).to_numpy().nonzero()[0][0]
         raise NAAPDataError(
             f"{source}: IsTest must be 0 or 1, but data row {row + 1} has "
-            f"{out['IsTest'].iloc[row]!r}"
+            f"{out['IsTest'].iloc[row]:g}"
         )
     _check_ranges(out, source)
     out["ModelId"] = out["ModelId"].astype("int64")

@@ -20,6 +20,7 @@ __all__ = [
     "CURVE_ATTR",
     "DECISION_ATTR",
     "DEVICE_ATTR",
+    "DUPLICATE_ATTR",
     "EXHAUSTED_ATTR",
     "FAILURE_ATTR",
     "FLAT_DECISION_KEYS",
@@ -31,8 +32,11 @@ __all__ = [
     "QUEUED_ATTR",
     "RECIPE_ATTR",
     "REFINED_SPACE_ATTR",
+    "RETRY_ATTR",
     "SCHEME_ATTR",
     "SPACE_ATTR",
+    "STUDY_ATTR",
+    "WORKER_ATTR",
     "bound_decision",
     "keep_rule",
     "new_decision",
@@ -69,11 +73,24 @@ REFINED_SPACE_ATTR = "naap:refined_space"
 SPACE_ATTR = "naap:space"
 #: The scheme an exhaustive sampler planned for the trial.
 PLANNED_ATTR = "naap:planned_scheme"
+#: Set on a trial pruned before training because another trial of the study holds its scheme
+#: (the other trial's number): it does not hold the scheme itself.
+DUPLICATE_ATTR = "naap:duplicate_of"
 
-# -- study system attributes of build-dataset -----------------------------------------------
-#: Set once the whole space is queued.
+# -- written by the command line ------------------------------------------------------------
+#: Study system attribute: what the study is, ``{"kind": "search" | "build-dataset" |
+#: "import", ...}`` with the settings every later command on it must share (space, recipe,
+#: data; an import's row count and whether it finished).
+STUDY_ATTR = "naap:study"
+#: Trial system attribute: the process that runs the trial (host, pid, start token), so that a
+#: resumed command on the same host fails the trials of a process that is gone.
+WORKER_ATTR = "naap:worker"
+#: The number of the trial whose scheme this (queued) trial retries.
+RETRY_ATTR = "naap:retry_of"
+#: Study system attribute of build-dataset: set once the whole space is queued.
 QUEUED_ATTR = "naap:queued"
-#: The space and recipe a dataset-building study builds.
+#: What earlier versions wrote instead of ``naap:study`` on a dataset-building study (its
+#: space, recipe and data); read for the studies they built.
 BUILD_ATTR = "naap:build"
 
 # -- decisions (pruner, pre-screen) ---------------------------------------------------------

@@ -272,10 +272,12 @@ def _build(
         for i in range(depths[-1])
     ]
     # Depths form a range in a SchemeSpace: the kept ones and any between them.
-    refined = SchemeSpace(
-        positions,
-        max_stages=space.max_stages,
-        min_depth=depths[0],
-        consecutive_strides=space.consecutive_strides,
-    )
-    return refined if refined.feasible_depths() else None
+    try:
+        return SchemeSpace(
+            positions,
+            max_stages=space.max_stages,
+            min_depth=depths[0],
+            consecutive_strides=space.consecutive_strides,
+        )
+    except ValueError:  # the kept options allow no scheme: sample the whole space
+        return None

@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_naap._record import EXHAUSTED_ATTR, PLANNED_ATTR, REFINED_SPACE_ATTR, SPACE_ATTR
+from optuna_naap._ledger import (
+    HOLDING_STATES,
+    MAX_FAILURES,
+    Slot,
+    consistent,
+    held_schemes,
+    param_slot,
+    param_slots,
+    slot_value,
+)
+from optuna_naap._record import (
+    DUPLICATE_ATTR,
+    EXHAUSTED_ATTR,
+    PLANNED_ATTR,
+    REFINED_SPACE_ATTR,
+    SPACE_ATTR,
+)
 from optuna_naap._scheme import scheme_key
 from optuna_naap._space import SchemeSpace
-from optuna_naap._trial import scheme_params, trial_scheme
+from optuna_naap._trial import scheme_params
 
 if TYPE_CHECKING:
     from optuna_naap._prescreen import SchemePrescreen
@@ -23,8 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = ["EXHAUSTED_ATTR", "PLANNED_ATTR", "NAAPSampler"]
 
-#: Failed attempts after which an exhaustive sampler stops retrying a scheme.
-_MAX_FAILURES = 2
+#: Largest space whose schemes a sampler lists to propose only free ones (beyond it, a sampled
+#: duplicate is still caught by suggest_scheme, before training).
+_MAX_LISTED = 100_000
 
 
 class NAAPSampler(BaseSampler):
@@ -40,10 +59,18 @@ class NAAPSampler(BaseSampler):
     scheme no trial holds yet (:meth:`enqueue_space`) and trains the first of them; later
     trials pop the queue, which Optuna's RDB storages hand out one trial per worker, so several
     workers on one storage share the schemes without repeats. A scheme whose trials failed
-    twice is not retried. Once every scheme has run, a new trial is marked with the
+    twice is not retried. With several workers, call :meth:`enqueue_space` once before starting
+    them, so that they never race to fill the queue.
+
+    One scheme is trained at most once per study (``unique=True``, the default): a scheme that
+    a waiting, running, complete or pruned trial holds is never proposed again (the base
+    sampler's choice is kept where it leads to a free scheme, else a free option is drawn), so
+    resumed runs and seeds that replay their sequence do not pay twice. Two workers that sample
+    the same free scheme at the same moment are caught by :func:`~optuna_naap.suggest_scheme`:
+    a trial that finds its scheme held by another is pruned before training, with the other's
+    number in ``naap:duplicate_of``. Once every scheme is held, a new trial is marked with the
     ``naap:space_exhausted`` user attribute (:func:`~optuna_naap.suggest_scheme` then prunes it
-    at once) and the optimize loop is asked to stop. With several workers, call
-    :meth:`enqueue_space` once before starting them, so that they never race to fill the queue.
+    at once) and the optimize loop is asked to stop.
 
     Args:
         base_sampler: The sampler that makes the choices (default: ``TPESampler(seed=seed)``).
@@ -55,6 +82,8 @@ class NAAPSampler(BaseSampler):
         prescreen: A :class:`~optuna_naap.SchemePrescreen`: skip a sampled scheme before its
             first epoch when a 0-epoch predictor says it cannot reach the top (or, in a
             multi-objective study, that it is dominated at its own cost).
+        unique: Never train a scheme the study holds already (``False``: let the base sampler
+            repeat schemes, as a plain Optuna sampler does).
 
     Example:
         .. code-block:: python
@@ -79,6 +108,7 @@ class NAAPSampler(BaseSampler):
         seed: int | None = None,
         refine: SpaceRefiner | None = None,
         prescreen: SchemePrescreen | None = None,
+        unique: bool = True,
     ) -> None:
         if base_sampler is not None and not isinstance(base_sampler, BaseSampler):
             raise ValueError(
@@ -101,7 +131,16 @@ class NAAPSampler(BaseSampler):
         self._prescreen = prescreen
         self._space = space or SchemeSpace()
         self._exhaustive = bool(exhaustive)
+        self._unique = bool(unique)
+        self._seed = seed
+        self._rng = np.random.RandomState(seed)
         self._schemes: list[list[dict[str, Any]]] | None = None
+        self._keys: list[str] | None = None
+        self._listed: bool | None = None
+        # Per live trial (storage id): the free schemes, and the relative choices kept.
+        self._free: dict[int, list[list[dict[str, Any]]]] = {}
+        self._relative: dict[int, dict[Slot, Any]] = {}
+        self._held: dict[int, str | None] = {}  # finished trials' scheme keys
 
     @property
     def space(self) -> SchemeSpace:
@@ -110,32 +149,38 @@ class NAAPSampler(BaseSampler):
 
     # -- exhaustive mode --------------------------------------------------------------------
 
+    @property
+    def unique(self) -> bool:
+        """Whether a scheme the study holds is never proposed again."""
+        return self._unique
+
     def _all_schemes(self) -> list[list[dict[str, Any]]]:
         if self._schemes is None:
             self._schemes = self._space.enumerate()
+            self._keys = [scheme_key(s) for s in self._schemes]
         return self._schemes
 
-    def _missing(self, study: optuna.study.Study) -> list[list[dict[str, Any]]]:
-        """Schemes no trial holds (running, waiting, finished) nor failed twice."""
-        held: set[str] = set()
-        failures: dict[str, int] = {}
-        for trial in study.get_trials(deepcopy=False):
-            # A popped trial holds its scheme before its objective records it.
-            scheme = trial_scheme(trial) or trial.system_attrs.get(PLANNED_ATTR)
-            fixed = trial.system_attrs.get("fixed_params")
-            if scheme is None and fixed:
-                scheme = self._from_params(fixed)
-            if scheme is None:
-                continue
-            key = scheme_key(scheme)
-            if trial.state == TrialState.FAIL:
-                failures[key] = failures.get(key, 0) + 1
-            else:
-                held.add(key)
+    def _listable(self) -> bool:
+        """Whether the space is small enough to list its free schemes for every trial."""
+        if self._listed is None:
+            count = sum(1 for _ in itertools.islice(self._space.iter_schemes(), _MAX_LISTED + 1))
+            self._listed = count <= _MAX_LISTED
+        return self._listed
+
+    def _missing(
+        self, study: optuna.study.Study, *, exclude: int | None = None
+    ) -> list[list[dict[str, Any]]]:
+        """Free schemes: no trial but ``exclude`` holds them, nor did they fail MAX_FAILURES
+        times (see ``_ledger``)."""
+        held, failures = held_schemes(
+            study.get_trials(deepcopy=False), self._from_params, exclude=exclude, cache=self._held
+        )
+        schemes = self._all_schemes()
+        assert self._keys is not None
         return [
             s
-            for s in self._all_schemes()
-            if scheme_key(s) not in held and failures.get(scheme_key(s), 0) < _MAX_FAILURES
+            for s, key in zip(schemes, self._keys, strict=True)
+            if key not in held and failures.get(key, 0) < MAX_FAILURES
         ]
 
     def _from_params(self, params: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -191,14 +236,15 @@ class NAAPSampler(BaseSampler):
                 data = refined.to_json()
                 study._storage.set_trial_system_attr(trial._trial_id, REFINED_SPACE_ATTR, data)
                 trial.system_attrs[REFINED_SPACE_ATTR] = data
-        if self._exhaustive and not trial.system_attrs.get("fixed_params"):
-            missing = self._missing(study)
+        sampled = not trial.system_attrs.get("fixed_params")
+        if sampled and (self._exhaustive or (self._unique and self._listable())):
+            missing = self._missing(study, exclude=trial._trial_id)
             if not missing:
                 study._storage.set_trial_user_attr(trial._trial_id, EXHAUSTED_ATTR, True)
                 trial.user_attrs[EXHAUSTED_ATTR] = True  # what the live trial reads
                 with contextlib.suppress(RuntimeError):  # outside optimize(): nothing to stop
                     study.stop()
-            else:
+            elif self._exhaustive:
                 first, rest = missing[0], missing[1:]
                 params = scheme_params(first, self._space)
                 # Planned as if enqueued: Optuna reads "fixed_params" from the frozen trial it
@@ -208,7 +254,57 @@ class NAAPSampler(BaseSampler):
                     trial.system_attrs[key] = value
                 for scheme in rest:
                     study.enqueue_trial(scheme_params(scheme, self._space), skip_if_exists=False)
+            else:
+                self._free[trial._trial_id] = missing
         self._base.before_trial(study, trial)
+
+    # -- proposing free schemes only -------------------------------------------------------
+
+    def _kept_relative(
+        self, free: list[list[dict[str, Any]]], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The relative choices that still lead to a free scheme (all of them if they can)."""
+        wanted = param_slots(params)
+        if not wanted or any(consistent(s, wanted) for s in free):
+            return params
+
+        def agreement(scheme: list[dict[str, Any]]) -> int:
+            return sum(consistent(scheme, {slot: v}) for slot, v in wanted.items())
+
+        nearest = max(free, key=agreement)
+        kept: dict[str, Any] = {}
+        for name, value in params.items():
+            slot = param_slot(name)
+            if slot is None or consistent(nearest, {slot: value}):
+                kept[name] = value
+        return kept
+
+    def _free_option(
+        self, trial: FrozenTrial, slot: Slot, choices: Sequence[Any], proposed: Any
+    ) -> Any:
+        """``proposed`` where it keeps a free scheme reachable, else a free option."""
+        free = self._free.get(trial._trial_id)
+        if free is None:
+            return proposed
+        taken = param_slots(trial.params)
+        free = [s for s in free if consistent(s, taken)]
+        if not free:  # the objective samples another (or refined) space: suggest_scheme checks
+            return proposed
+        self._free[trial._trial_id] = free  # narrowed as the choices are made
+        relative = dict(self._relative.get(trial._trial_id, {}))
+        relative.pop(slot, None)
+        options: list[Any] = []
+        for constraints in (relative, {}):
+            reachable = {slot_value(s, slot) for s in free if consistent(s, constraints)}
+            options = [c for c in choices if c in reachable]
+            if options:
+                break
+        if not options or proposed in options:
+            return proposed
+        wanted = self._relative.get(trial._trial_id, {}).get(slot)
+        if wanted in options:
+            return wanted
+        return options[self._rng.randint(len(options))]
 
     def infer_relative_search_space(
         self, study: optuna.study.Study, trial: FrozenTrial
@@ -225,7 +321,13 @@ class NAAPSampler(BaseSampler):
     ) -> dict[str, Any]:
         if not search_space:
             return {}
-        return self._base.sample_relative(study, trial, search_space)
+        params = self._base.sample_relative(study, trial, search_space)
+        free = self._free.get(trial._trial_id)
+        if free is None or not params:
+            return params
+        kept = self._kept_relative(free, params)
+        self._relative[trial._trial_id] = param_slots(kept)
+        return kept
 
     def sample_independent(
         self,
@@ -239,7 +341,12 @@ class NAAPSampler(BaseSampler):
             params = scheme_params(planned, self._space)
             if param_name in params:
                 return params[param_name]
-        return self._base.sample_independent(study, trial, param_name, param_distribution)
+        proposed = self._base.sample_independent(study, trial, param_name, param_distribution)
+        slot = param_slot(param_name)
+        choices = getattr(param_distribution, "choices", None)
+        if slot is None or choices is None:
+            return proposed
+        return self._free_option(trial, slot, choices, proposed)
 
     def after_trial(
         self,
@@ -248,7 +355,37 @@ class NAAPSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
+        self._free.pop(trial._trial_id, None)
+        self._relative.pop(trial._trial_id, None)
         self._base.after_trial(study, trial, state, values)
 
     def reseed_rng(self) -> None:
+        self._rng = np.random.RandomState()
         self._base.reseed_rng()
+
+    # -- the duplicate check of suggest_scheme ---------------------------------------------
+
+    def claim(self, trial: optuna.trial.Trial, scheme: list[dict[str, Any]]) -> None:
+        """Prune the live ``trial`` before training if another trial of its study holds
+        ``scheme`` (two workers that sampled it at once both see the other and yield, so it is
+        never trained twice; it stays free for a later trial). A no-op with ``unique=False``.
+
+        Raises:
+            optuna.TrialPruned: when another trial holds the scheme.
+        """
+        if not self._unique:
+            return
+        study = trial.study
+        key = scheme_key(scheme)
+        others = study._storage.get_all_trials(
+            study._study_id, deepcopy=False, states=HOLDING_STATES
+        )
+        held, _ = held_schemes(
+            others, self._from_params, exclude=trial._trial_id, cache=self._held
+        )
+        holder = held.get(key)
+        if holder is not None:
+            trial.set_user_attr(DUPLICATE_ATTR, holder)
+            raise optuna.TrialPruned(
+                f"trial {holder} holds this scheme already; not trained twice in one study"
+            )

@@ -217,6 +217,12 @@ class SchemeSpace:
         object.__setattr__(self, "max_stages", max_stages)
         object.__setattr__(self, "min_depth", min_depth)
         object.__setattr__(self, "consecutive_strides", bool(consecutive_strides))
+        if not self.feasible_depths():
+            raise ValueError(
+                f"the space allows no scheme: no depth from {min_depth} to {len(parsed)} can be "
+                f"built under its rules ({max_stages=}, {consecutive_strides=}); allow stride 1 "
+                "somewhere, more stages or a smaller min_depth"
+            )
 
     @property
     def max_depth(self) -> int:

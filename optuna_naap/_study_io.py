@@ -21,7 +21,7 @@ from optuna_naap._features import (
     available_epochs,
     scheme_features,
 )
-from optuna_naap._record import IS_TEST_ATTR, MODEL_ID_ATTR
+from optuna_naap._record import IS_TEST_ATTR, MODEL_ID_ATTR, STUDY_ATTR
 from optuna_naap._scheme import scheme_to_dicts
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import CURVE_ATTR, SCHEME_ATTR, _params_and_distributions, trial_scheme
@@ -120,12 +120,21 @@ def study_to_frame(
         space: The space whose enumeration numbers the schemes (default: NAAP-440's).
 
     Raises:
-        NAAPDataError: no exportable trial, or a trial missing some of the epochs.
+        NAAPDataError: no exportable trial, a trial missing some of the epochs, or an import
+            that was interrupted (``optuna-naap import`` marks a study unfinished until its
+            last row is in).
     """
     import pandas as pd
 
     if version not in (1, 2):
         raise NAAPDataError(f"version must be 1 or 2, but got {version=}")
+    record = study._storage.get_study_system_attrs(study._study_id).get(STUDY_ATTR)
+    if isinstance(record, dict) and record.get("complete") is False:
+        raise NAAPDataError(
+            f"study {study.study_name!r} is an import that was interrupted "
+            f"({len(study.get_trials(deepcopy=False))} of {record.get('rows')} rows): run the "
+            "import again, it replaces the study"
+        )
     space = space or SchemeSpace()
     index = {json.dumps(s, sort_keys=True): i + 1 for i, s in enumerate(space.enumerate())}
     complete = [

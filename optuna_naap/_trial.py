@@ -62,8 +62,10 @@ def suggest_scheme(
     are never offered; where they are excluded the parameter is named after the allowed options,
     since Optuna fixes a categorical's choices per name. Works with any sampler.
 
-    With a :class:`~optuna_naap.NAAPSampler`: a trial that an exhaustive sampler started after
-    every scheme had run is pruned; with ``refine=`` the scheme comes from the refined space the
+    With a :class:`~optuna_naap.NAAPSampler`: a trial whose scheme another trial of the study
+    holds already (waiting, running, complete or pruned) is pruned before training, with
+    ``naap:duplicate_of`` (see ``NAAPSampler(unique=...)``); a trial started after every scheme
+    had run is pruned; with ``refine=`` the scheme comes from the refined space the
     sampler chose for the trial (inside ``space``; refined parameters are named after their
     fewer choices); with ``prescreen=`` the scheme is screened before it is returned and the
     trial pruned if hopeless (``screen=False`` leaves that to :func:`screen_scheme`).
@@ -72,7 +74,8 @@ def suggest_scheme(
         The scheme in JSON form, also stored in the trial's ``naap:scheme`` user attribute.
 
     Raises:
-        optuna.TrialPruned: when the space is exhausted or the pre-screen skips the scheme.
+        optuna.TrialPruned: when the space is exhausted, another trial holds the scheme, or the
+            pre-screen skips it.
 
     Example:
         .. code-block:: python
@@ -93,6 +96,9 @@ def suggest_scheme(
     space = space or SchemeSpace()
     scheme = _walk(_refined_space(trial, space) or space, trial.suggest_categorical, names=space)
     trial.set_user_attr(SCHEME_ATTR, scheme)
+    claim = getattr(getattr(getattr(trial, "study", None), "sampler", None), "claim", None)
+    if claim is not None:
+        claim(trial, scheme)  # another worker sampled it at the same moment: not trained twice
     if screen:
         screen_scheme(trial, scheme)
     return scheme
@@ -236,7 +242,7 @@ def report_epoch(
 
     Epochs are 1-based, as in the NAAP-440 CSV (``e1Accuracy`` is epoch 1); ``accuracy`` is a
     fraction in [0, 1], ``loss_mean`` and ``loss_median`` the mean and median of the epoch's
-    batch losses (>= 0). The losses go into the ``naap:losses`` user attribute so that the
+    batch losses (finite, >= 0). The losses go into the ``naap:losses`` user attribute so that the
     pruner, the export and the dashboard read them from the stored trial. NaN (a diverged
     epoch) is stored as it is (JSON ``NaN``) and treated as missing by the pruner. Everything
     is checked before anything is written. An epoch reported again keeps its first values
@@ -245,7 +251,7 @@ def report_epoch(
     Raises:
         ValueError: if ``epoch`` is not a positive integer, ``accuracy`` is not NaN or in
             [0, 1] (a value in (1, 100] gets a hint about percentages), or a loss is not NaN
-            or a number >= 0.
+            or a finite number >= 0.
     """
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
         raise ValueError(f"epoch must be a positive integer (1-based), but got {epoch=}")
@@ -281,12 +287,12 @@ def _checked_number(name: str, value: Any, *, upper: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number, but got {name}={value!r}")
     number = float(value)
-    if math.isnan(number) or 0 <= number <= upper:
+    if math.isnan(number) or (0 <= number <= upper and math.isfinite(number)):
         return number
-    hint = ""
+    hint = " (NaN marks a diverged epoch)" if math.isinf(number) else ""
     if upper == 1.0 and 1 < number <= 100:
         hint = f" (it looks like a percentage: pass {number / 100:g})"
-    bounds = f"in [0, {upper:g}]" if math.isfinite(upper) else ">= 0"
+    bounds = f"in [0, {upper:g}]" if math.isfinite(upper) else "finite and >= 0"
     raise ValueError(f"{name} must be NaN or a number {bounds}, but got {name}={value!r}{hint}")
 
 

@@ -603,6 +603,10 @@ def run_benchmark(
     _check_frame(frame, "data")
     have = available_epochs(frame.columns)
     max_epochs = have if max_epochs is None else max_epochs
+    if len(frame) < 20:
+        raise BenchmarkError(
+            f"the data has {len(frame)} rows; a replay needs at least 20 (2 folds of 10 rows)"
+        )
     if not isinstance(folds, int) or folds < 2 or folds > len(frame) // 10:
         raise BenchmarkError(
             f"folds must be between 2 and {len(frame) // 10} (10 rows per fold at least), "

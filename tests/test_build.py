@@ -85,8 +85,9 @@ def test_joining_with_other_settings_is_refused(
     assert main(build_args(url, tmp_path / "space.json", "--epochs", "3")) == 2
     err = capsys.readouterr().err.strip()
     assert err == (
-        "optuna-naap build-dataset: error: study 'naap-dataset' builds another recipe; use "
-        "the same settings to resume it, or another --study-name"
+        f"optuna-naap build-dataset: error: study 'naap-dataset' in {url} trains with a "
+        "1-epoch recipe, not a 3-epoch one; use the same settings to resume it, or another "
+        "--study-name"
     )
 
 
@@ -100,7 +101,8 @@ def test_a_study_of_another_kind_or_a_bad_storage(
     assert main(build_args(url, tmp_path / "space.json")) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith(
-        "is not a build-dataset study (it has trials of its own); choose another --study-name"
+        "is a study of trials optuna-naap did not write, not a build-dataset study; choose "
+        "another --study-name"
     )
     unreachable = "postgresql+psycopg2://nobody@127.0.0.1:9/none"
     assert main(build_args(unreachable, tmp_path / "space.json")) == 2
@@ -190,3 +192,37 @@ def test_three_workers_on_postgresql_survive_two_sigkills(
     check_complete_once(postgres_url, space, epochs)
     trials = optuna.load_study(study_name="naap-dataset", storage=postgres_url).trials
     assert sum(t.state == optuna.trial.TrialState.FAIL for t in trials) >= 2  # the killed ones
+
+
+def test_a_queue_left_half_done_by_a_dead_command_is_finished(tmp_path: Path) -> None:
+    from optuna_naap._recipe import Recipe
+    from optuna_naap.cli._build_worker import DataSpec, open_build_study
+    from optuna_naap.cli._recovery import this_worker
+    from optuna_naap.cli._study_kind import set_kind
+
+    space = write_space(tmp_path / "space.json", depth=1)
+    url = f"sqlite:///{tmp_path / 'data.db'}"
+    recipe, data = Recipe(epochs=1), DataSpec("synthetic")
+    # The first command created the study, queued two schemes, and died (its pid is gone).
+    study = optuna.create_study(storage=url, study_name="naap-dataset", direction="maximize")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    settings = {"space": space.to_json(), "recipe": recipe.to_json(), "data": vars(data)}
+    set_kind(
+        study, "build-dataset", {**settings, "queuer": {**this_worker(), "pid": int(dead.stdout)}}
+    )
+    from optuna_naap import NAAPSampler, scheme_params
+
+    for scheme in space.enumerate()[:2]:
+        study.enqueue_trial(scheme_params(scheme, space), skip_if_exists=False)
+    joined, queued = open_build_study(
+        url, "naap-dataset", space=space, recipe=recipe, data=data, wait_s=5
+    )
+    assert queued == len(space.enumerate()) - 2
+    waiting = joined.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert len(waiting) == len(space.enumerate())  # every scheme once
+    assert NAAPSampler(space=space, exhaustive=True)._missing(joined) == []

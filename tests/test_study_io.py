@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import resource
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +171,97 @@ def test_a_failed_export_leaves_no_part_file(
     with pytest.raises(OSError, match="No space left"):
         write_naap_csv(naap440_frame, tmp_path / "out.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def _rows_csv(naap440_dir: Path, folder: Path, n: int) -> Path:
+    path = folder / f"rows{n}.csv"
+    pd.read_csv(naap440_dir / "naap440v2.csv").head(n).to_csv(path, index=False)
+    return path
+
+
+def _import(csv: Path, url: str, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "optuna_naap.cli",
+        "import",
+        str(csv),
+        "--storage",
+        url,
+        "--study-name",
+        "naap",
+        *extra,
+    ]
+
+
+@pytest.mark.e2e
+def test_a_killed_import_is_refused_then_replaced(naap440_dir: Path, tmp_path: Path) -> None:
+    csv = _rows_csv(naap440_dir, tmp_path, 40)
+    url = f"sqlite:///{tmp_path / 'naap.db'}"
+    process = subprocess.Popen(_import(csv, url), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            if len(optuna.load_study(study_name="naap", storage=url).trials) >= 3:
+                break
+        except KeyError:
+            continue
+    process.kill()
+    process.wait()
+    partial = len(optuna.load_study(study_name="naap", storage=url).trials)
+    assert 3 <= partial < 40  # killed half-way: the study says so
+    out = tmp_path / "out.csv"
+    export = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "optuna_naap.cli",
+            "export",
+            "--storage",
+            url,
+            "--study-name",
+            "naap",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert export.returncode == 2 and not out.exists()
+    assert export.stderr.strip() == (
+        f"optuna-naap export: error: study 'naap' is an import that was interrupted ({partial} "
+        "of 40 rows): run the import again, it replaces the study"
+    )
+    again = subprocess.run(_import(csv, url), capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert f"an import interrupted after {partial} of 40 rows" in again.stderr
+    assert len(optuna.load_study(study_name="naap", storage=url).trials) == 40
+    # A finished import is replaced only on request.
+    refused = subprocess.run(_import(csv, url), capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "give --replace" in refused.stderr
+
+
+@pytest.mark.e2e
+def test_an_import_that_runs_out_of_space_writes_nothing(
+    naap440_dir: Path, tmp_path: Path
+) -> None:
+    csv = _rows_csv(naap440_dir, tmp_path, 40)
+    db = tmp_path / "naap.db"
+    url = f"sqlite:///{db}"
+    optuna.create_study(storage=url, study_name="kept")
+    limit = db.stat().st_size + 60_000  # room for a few rows, not 40
+
+    def small_disk() -> None:  # writes past the limit fail, as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run(
+        _import(csv, url), capture_output=True, text=True, check=False, preexec_fn=small_disk
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "optuna-naap import: error: import failed, nothing was written: disk I/O error "
+        "(OperationalError)"
+    ]
+    assert optuna.get_all_study_names(storage=url) == ["kept"]

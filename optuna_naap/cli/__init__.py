@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from optuna_naap.cli import benchmark, build, dashboard, evaluate, export, import_, search
-from optuna_naap.cli._common import CommandError, one_line
+from optuna_naap.cli._common import CommandError, one_line, root_cause
 
 __all__ = ["COMMANDS", "CommandError", "main"]
 
@@ -31,8 +33,15 @@ def _version() -> str:
     return f"optuna-naap {__version__}"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="optuna-naap",
         description="Neural architecture accuracy prediction and pruning for Optuna (NAAP-440).",
     )
@@ -55,9 +64,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.take_action(args)
         return status
-    except (CommandError, NAAPDataError, PredictorFileError, ValueError, OSError) as exc:
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # not the input's fault: work left
+            print(f"optuna-naap {args.command}: error: {one_line(exc)}", file=sys.stderr)
+            return 1
         print(f"optuna-naap {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except (CommandError, NAAPDataError, PredictorFileError, ValueError) as exc:
+        print(f"optuna-naap {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        return exc.status if isinstance(exc, CommandError) else 2
     except KeyboardInterrupt:
         print(f"optuna-naap {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _storage_error(exc):
+            raise  # a bug of ours: the traceback is the report
+        print(
+            f"optuna-naap {args.command}: error: the storage failed: {root_cause(exc)}; what "
+            "was written before is kept, run the same command to go on",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _storage_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the storage or its database driver."""
+    import optuna
+
+    if isinstance(exc, optuna.exceptions.StorageInternalError):
+        return True
+    return type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg2", "psycopg")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -14,9 +13,11 @@ import optuna
 from optuna.trial import TrialState
 
 from optuna_naap._recipe import Recipe
-from optuna_naap._record import BUILD_ATTR, QUEUED_ATTR, SCHEME_ATTR
+from optuna_naap._record import QUEUED_ATTR, SCHEME_ATTR
 from optuna_naap._space import SchemeSpace
 from optuna_naap.cli._interrupt import interrupt_outside_storage
+from optuna_naap.cli._recovery import gone, heartbeat_storage, this_worker, tracked
+from optuna_naap.cli._study_kind import check_kind, set_kind
 
 __all__ = ["DataSpec", "BuildCounts", "build_counts", "open_build_study", "run_build_worker"]
 
@@ -37,27 +38,6 @@ class DataSpec:
         if self.kind == "synthetic":
             return synthetic_images(self.n_train, self.n_test)
         return load_cifar10(self.root, download=self.download)
-
-
-def _storage(
-    url: str, heartbeat: int, grace: int | None
-) -> optuna.storages.RDBStorage | optuna.storages.BaseStorage:
-    if not url.startswith(("sqlite", "postgresql", "mysql")):
-        return optuna.storages.get_storage(url)
-    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _rdb(url, heartbeat, grace)
-
-
-def _rdb(url: str, heartbeat: int, grace: int | None) -> optuna.storages.RDBStorage:
-    return optuna.storages.RDBStorage(
-        url,
-        heartbeat_interval=heartbeat,
-        grace_period=grace,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-            max_retry=3
-        ),
-    )
 
 
 def open_build_study(
@@ -81,7 +61,7 @@ def open_build_study(
     """
     from optuna_naap._sampler import NAAPSampler
 
-    storage = _storage(url, heartbeat, grace)
+    storage = heartbeat_storage(url, heartbeat, grace)
     sampler = NAAPSampler(optuna.samplers.RandomSampler(), space, exhaustive=True)
     build = {"space": space.to_json(), "recipe": recipe.to_json(), "data": asdict(data)}
     try:
@@ -106,30 +86,26 @@ def open_build_study(
         return study._storage.get_study_system_attrs(study._study_id)
 
     if created:
-        study._storage.set_study_system_attr(study._study_id, BUILD_ATTR, build)
+        set_kind(study, "build-dataset", {**build, "queuer": this_worker()})
         queued = sampler.enqueue_space(study)
         study._storage.set_study_system_attr(study._study_id, QUEUED_ATTR, True)
         return study, queued
+    settings = {"space": build["space"], "recipe": build["recipe"]}
     deadline = time.monotonic() + wait_s
     while not attrs().get(QUEUED_ATTR):
-        if BUILD_ATTR not in attrs() and study.get_trials(deepcopy=False):
-            raise ValueError(
-                f"study {study_name!r} is not a build-dataset study (it has trials of its "
-                "own); choose another --study-name"
-            )
+        record = check_kind(study, "build-dataset", settings, name=study_name, where=url)
+        if record is not None and gone(record.get("queuer")):
+            # The command that created the study died while queueing: finish its queue.
+            queued = sampler.enqueue_space(study)
+            study._storage.set_study_system_attr(study._study_id, QUEUED_ATTR, True)
+            return study, queued
         if time.monotonic() > deadline:
             raise ValueError(
                 f"study {study_name!r} exists but was never queued: it is not a build-dataset "
                 "study, or its first command died while queueing; choose another --study-name"
             )
         time.sleep(0.5)
-    known = attrs().get(BUILD_ATTR, {})
-    for part in ("space", "recipe"):
-        if known.get(part) != build[part]:
-            raise ValueError(
-                f"study {study_name!r} builds another {part}; use the same settings to resume "
-                "it, or another --study-name"
-            )
+    check_kind(study, "build-dataset", settings, name=study_name, where=url)
     return study, 0
 
 
@@ -149,7 +125,7 @@ def run_build_worker(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = SchemeSpace.from_json(space_json)
-    storage = _storage(url, heartbeat, grace)
+    storage = heartbeat_storage(url, heartbeat, grace)
     study = optuna.load_study(
         study_name=study_name,
         storage=storage,
@@ -157,17 +133,9 @@ def run_build_worker(
         pruner=optuna.pruners.NopPruner(),
     )
     objective = CIFAR10Objective(data.load(), Recipe(**recipe_json), device, space=space)
-
-    def requeue_interrupted(trial: optuna.trial.Trial) -> float | tuple[float, ...]:
-        try:
-            return objective(trial)
-        except KeyboardInterrupt:
-            # The trial ends FAIL; its scheme goes back into the queue for the next run.
-            study.enqueue_trial(trial.params, skip_if_exists=False)
-            raise
-
     with interrupt_outside_storage():
-        study.optimize(requeue_interrupted, n_trials=None, gc_after_trial=True)
+        # An interrupted trial ends FAIL and its scheme goes back into the queue.
+        study.optimize(tracked(objective), n_trials=None, gc_after_trial=True)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ __all__ = [
     "add_data",
     "add_device",
     "add_epochs",
+    "add_heartbeat",
     "add_naap440",
     "add_storage",
     "int_list",
@@ -19,11 +20,17 @@ __all__ = [
     "open_storage",
     "out_dir",
     "positive_int",
+    "root_cause",
 ]
 
 
 class CommandError(Exception):
-    """A user error: printed as one line, exit status 2."""
+    """A user error: printed as one line, exit status 2 (``status=1``: a failure that left
+    work undone, such as a storage that refused a write)."""
+
+    def __init__(self, message: str, *, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def int_list(text: str) -> list[int]:
@@ -100,14 +107,51 @@ def out_dir(text: str | None) -> Path | None:
     return path
 
 
-def open_storage(url: str) -> Any:
-    """The Optuna storage at ``url``, or a one-line CommandError."""
+def open_storage(url: str, *, heartbeat: int | None = None, grace: int | None = None) -> Any:
+    """The Optuna storage at ``url`` (an RDB one with heartbeats when ``heartbeat`` is given),
+    or a one-line CommandError naming the root cause."""
     import optuna
 
     try:
-        return optuna.storages.get_storage(url)
+        if heartbeat is None:
+            return optuna.storages.get_storage(url)
+        from optuna_naap.cli._recovery import heartbeat_storage
+
+        return heartbeat_storage(url, heartbeat, grace)
     except Exception as exc:  # any storage failure: one line, not a traceback
-        raise CommandError(f"cannot open the storage {url!r}: {exc}") from exc
+        raise CommandError(f"cannot open the storage {url!r}: {root_cause(exc)}") from exc
+
+
+def add_heartbeat(parser: argparse.ArgumentParser) -> None:
+    """``--heartbeat S`` and ``--grace S``: how a trial of a killed process is noticed."""
+    parser.add_argument(
+        "--heartbeat",
+        type=positive_int,
+        default=60,
+        metavar="S",
+        help="seconds between a running trial's heartbeats (default 60)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=positive_int,
+        metavar="S",
+        help="seconds without a heartbeat before a trial counts as dead (default: 2 x heartbeat)",
+    )
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost error of a chain on one line: a database driver's own message (``database
+    or disk is full``), not the wrapper's."""
+    seen = {id(exc)}
+    inner = exc
+    while True:
+        nxt = getattr(inner, "orig", None) or inner.__cause__ or inner.__context__
+        if not isinstance(nxt, BaseException) or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        inner = nxt
+    text = one_line(inner) or type(inner).__name__
+    return text if inner is exc else f"{text} ({type(inner).__name__})"
 
 
 def one_line(exc: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""Ctrl-C that never cuts a storage write in half (the search and the dataset workers)."""
+"""Ctrl-C and SIGTERM that never cut a storage write in half (the search and the dataset
+workers)."""
 
 from __future__ import annotations
 
@@ -18,29 +19,32 @@ _STORAGE_MODULES = ("sqlalchemy", "optuna.storages", "optuna.study._tell", "sqli
 
 @contextlib.contextmanager
 def interrupt_outside_storage(delay: float = 0.05) -> Iterator[None]:
-    """Deliver Ctrl-C (SIGINT) as KeyboardInterrupt, but never inside a storage call.
+    """Deliver Ctrl-C (SIGINT) and SIGTERM as KeyboardInterrupt, but never inside a storage
+    call.
 
-    A SIGINT that arrives while the main thread is inside Optuna's storage or its database
+    A signal that arrives while the main thread is inside Optuna's storage or its database
     driver is sent again ``delay`` seconds later, until it lands outside. A no-op outside the
-    main thread, and where SIGINT is ignored (a process started in the background).
+    main thread; a signal that is ignored (SIGINT of a process started in the background)
+    stays ignored.
     """
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    ):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: Any) -> None:
         while frame is not None:
             if str(frame.f_globals.get("__name__", "")).startswith(_STORAGE_MODULES):
-                threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+                threading.Timer(delay, os.kill, (os.getpid(), signum)).start()
                 return
             frame = frame.f_back
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous: dict[signal.Signals, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, before in previous.items():
+            signal.signal(sig, before)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from optuna_naap.cli._common import CommandError, open_storage
+from optuna_naap.cli._common import CommandError
 
 if TYPE_CHECKING:
     import optuna
@@ -15,7 +15,15 @@ if TYPE_CHECKING:
     from optuna_naap._pareto import ParetoObjectives
     from optuna_naap._sampler import NAAPSampler
 
-__all__ = ["NAAPRows", "make_pruner", "make_sampler", "open_study", "parse_objectives"]
+__all__ = [
+    "NAAPRows",
+    "create_study",
+    "find_study",
+    "make_pruner",
+    "make_sampler",
+    "parse_objectives",
+    "resumed_seed",
+]
 
 
 class NAAPRows:
@@ -52,36 +60,66 @@ def parse_objectives(text: str) -> ParetoObjectives | None:
     return objectives
 
 
-def open_study(
-    args: argparse.Namespace, objectives: ParetoObjectives | None
-) -> optuna.study.Study:
-    import warnings
-
+def find_study(
+    storage: optuna.storages.BaseStorage,
+    args: argparse.Namespace,
+    objectives: ParetoObjectives | None,
+    settings: dict[str, Any],
+) -> optuna.study.Study | None:
+    """The existing study to resume, checked against the command (objectives, kind, space,
+    recipe, data), or ``None``. Writes nothing."""
     import optuna
 
-    storage = open_storage(args.storage)
+    from optuna_naap.cli._study_kind import check_kind
+
+    try:
+        existing = optuna.load_study(study_name=args.study_name, storage=storage)
+    except KeyError:
+        return None
     directions = (
         [optuna.study.StudyDirection.MAXIMIZE] if objectives is None else objectives.directions
     )
     wanted = ["accuracy"] if objectives is None else list(objectives.names)
-    # Check an existing study before anything is written to it.
-    try:
-        existing = optuna.load_study(study_name=args.study_name, storage=storage)
-    except KeyError:
-        existing = None
-    if existing is not None:
-        names = existing.metric_names
-        got = [n.lower() for n in names] if names else None
-        same = list(existing.directions) == directions and (
-            got == wanted or (got is None and objectives is None)
+    names = existing.metric_names
+    got = [n.lower() for n in names] if names else None
+    same = list(existing.directions) == directions and (
+        got == wanted or (got is None and objectives is None)
+    )
+    if not same:
+        have = ",".join(got) if got else ",".join(d.name.lower() for d in existing.directions)
+        if not got and list(existing.directions) == [optuna.study.StudyDirection.MAXIMIZE]:
+            have = "accuracy"  # one maximised value, as search writes it
+        raise CommandError(
+            f"study {args.study_name!r} in {args.storage} has objectives {have}, not "
+            f"{','.join(wanted)}; give the same --objectives or another --study-name"
         )
-        if not same:
-            have = ",".join(got) if got else ",".join(d.name.lower() for d in existing.directions)
-            raise CommandError(
-                f"study {args.study_name!r} in {args.storage} has objectives {have}, not "
-                f"{','.join(wanted)}; give the same --objectives or another --study-name"
-            )
+    check_kind(existing, "search", settings, name=args.study_name, where=args.storage)
+    return existing
+
+
+def create_study(
+    storage: optuna.storages.BaseStorage,
+    args: argparse.Namespace,
+    objectives: ParetoObjectives | None,
+    settings: dict[str, Any],
+    existing: optuna.study.Study | None,
+) -> optuna.study.Study:
+    """The search study: ``existing`` (recorded as a search study if it was not yet), or a
+    new one."""
+    import warnings
+
+    import optuna
+
+    from optuna_naap.cli._study_kind import set_kind, study_kind
+
+    if existing is not None:
+        record = study_kind(existing)
+        if record is None or record.get("legacy"):
+            set_kind(existing, "search", settings)
         return existing
+    directions = (
+        [optuna.study.StudyDirection.MAXIMIZE] if objectives is None else objectives.directions
+    )
     study = optuna.create_study(
         storage=storage, study_name=args.study_name, directions=directions, load_if_exists=True
     )
@@ -89,6 +127,7 @@ def open_study(
         with warnings.catch_warnings():  # experimental in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names(list(objectives.names))
+    set_kind(study, "search", settings)
     return study
 
 
@@ -112,18 +151,30 @@ def make_pruner(
     return pruner_for_recipe(name, max_epochs=epochs, rows=frame)
 
 
-def make_sampler(args: argparse.Namespace, rows: NAAPRows, console: Console) -> NAAPSampler:
+def resumed_seed(seed: int, n_trials: int) -> int:
+    """The sampler seed of a run that starts after ``n_trials`` trials: ``seed`` on a new
+    study, a seed of its own on a resumed one (a seeded sampler would replay its sequence)."""
+    if n_trials == 0:
+        return seed
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, n_trials]).generate_state(1)[0])
+
+
+def make_sampler(
+    args: argparse.Namespace, rows: NAAPRows, console: Console, *, seed: int
+) -> NAAPSampler:
     import optuna
 
     from optuna_naap._sampler import NAAPSampler
 
     base: optuna.samplers.BaseSampler
     if args.sampler == "random":
-        base = optuna.samplers.RandomSampler(seed=args.seed)
+        base = optuna.samplers.RandomSampler(seed=seed)
     elif args.sampler == "nsga2":
-        base = optuna.samplers.NSGAIISampler(seed=args.seed)
+        base = optuna.samplers.NSGAIISampler(seed=seed)
     else:
-        base = optuna.samplers.TPESampler(seed=args.seed)
+        base = optuna.samplers.TPESampler(seed=seed)
     for flag in ("refine", "prescreen"):
         if getattr(args, flag) and args.exhaustive:
             raise CommandError(f"--{flag} skips schemes; --exhaustive runs them all: choose one")

@@ -19,6 +19,7 @@ from optuna_naap._objective import CIFAR10Objective, EpochResult
 from optuna_naap._pareto import ParetoObjectives, pareto_mask
 from optuna_naap._record import DECISION_ATTR, SCHEME_ATTR
 from optuna_naap.cli._interrupt import interrupt_outside_storage
+from optuna_naap.cli._recovery import tracked
 
 __all__ = ["SearchView", "describe_best", "print_best", "run_search"]
 
@@ -102,8 +103,9 @@ def run_search(
 ) -> SearchView:
     """Optimize ``study`` with ``objective`` under a rich live view; return the final view.
 
-    A KeyboardInterrupt propagates after Optuna has marked the running trial FAIL, so the
-    storage stays consistent and the same command resumes.
+    Each trial records its process (``naap:worker``). Ctrl-C or SIGTERM propagates as a
+    KeyboardInterrupt after Optuna has marked the running trial FAIL and its scheme was queued
+    again, so the storage stays consistent and the same command resumes.
     """
     console = console or Console(stderr=True)
     view = SearchView(n_trials, objective.recipe.epochs)
@@ -149,7 +151,7 @@ def run_search(
         ) as screen,
     ):
         study.optimize(
-            objective,
+            tracked(objective),
             n_trials=n_trials,
             callbacks=[*(callbacks or []), after_trial],
             gc_after_trial=True,

@@ -169,12 +169,20 @@ def _write_replay(
 
 def _replay_objectives(text: str | None) -> Any:
     """The replay's objectives, or None for a single-objective replay."""
+    from optuna_naap._pareto import EXACT_COSTS
     from optuna_naap.benchmark import BenchmarkError, _parse_objectives
 
     try:
-        return _parse_objectives(text)
+        objectives = _parse_objectives(text)
     except BenchmarkError as exc:
         raise CommandError(f"--objectives: {exc}") from None
+    measured = [] if objectives is None else [c for c in objectives.costs if c not in EXACT_COSTS]
+    if measured:
+        raise CommandError(
+            f"--objectives: a replay knows only the exact costs {', '.join(EXACT_COSTS)}, not "
+            f"{', '.join(measured)} (NAAP-440 holds no measured cost)"
+        )
+    return objectives
 
 
 def _objectives(args: argparse.Namespace) -> int:

@@ -13,7 +13,9 @@ from optuna_naap.cli._common import (
     add_data,
     add_device,
     add_epochs,
+    add_heartbeat,
     positive_int,
+    root_cause,
 )
 
 if TYPE_CHECKING:
@@ -50,19 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--space", metavar="FILE", help="a SchemeSpace as JSON (default: the NAAP-440 space)"
     )
-    parser.add_argument(
-        "--heartbeat",
-        type=positive_int,
-        default=60,
-        metavar="S",
-        help="seconds between a running trial's heartbeats (default 60)",
-    )
-    parser.add_argument(
-        "--grace",
-        type=positive_int,
-        metavar="S",
-        help="seconds without a heartbeat before a trial counts as dead (default: 2 x heartbeat)",
-    )
+    add_heartbeat(parser)
 
 
 def take_action(args: argparse.Namespace) -> int:
@@ -71,6 +61,7 @@ def take_action(args: argparse.Namespace) -> int:
 
     from optuna_naap._recipe import Recipe
     from optuna_naap.cli._build_worker import DataSpec, open_build_study
+    from optuna_naap.cli._recovery import recover_trials
 
     if args.workers > 1 and args.storage.startswith("sqlite"):
         raise CommandError(
@@ -100,9 +91,12 @@ def take_action(args: argparse.Namespace) -> int:
     except ValueError:
         raise
     except Exception as exc:  # any storage failure: one line, not a traceback
-        raise CommandError(f"cannot open the storage {args.storage!r}: {exc}") from exc
+        raise CommandError(f"cannot open the storage {args.storage!r}: {root_cause(exc)}") from exc
     total = len(space.enumerate())
     console = Console(stderr=True)
+    recovered = recover_trials(study)
+    if recovered:
+        console.print(f"recovered {len(recovered)} trial(s) left running: {'; '.join(recovered)}")
     console.print(
         f"study {args.study_name!r} in {args.storage}: {total} schemes, "
         f"{'queued ' + str(queued) if queued else 'joined'}; {args.workers} worker(s), "

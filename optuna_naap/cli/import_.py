@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from optuna_naap.cli._common import CommandError, add_storage, open_storage
+from optuna_naap.cli._common import CommandError, add_storage, open_storage, root_cause
 
 NAME = "import"
 HELP = "load a NAAP-440 CSV into a study (one COMPLETE trial per row)"
 DESCRIPTION = (
     "Create a study with one COMPLETE trial per CSV row: its scheme as parameters, "
     "MaxAccuracy as value, the epochs as intermediate values and losses, so the "
-    "dataset can be browsed in optuna-dashboard and used to fit predictors."
+    "dataset can be browsed in optuna-dashboard and used to fit predictors. All or "
+    "nothing: an import that fails is removed, one that is killed stays marked unfinished "
+    "(export refuses it) and the next import of that name replaces it."
 )
 
 
@@ -19,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("csv", metavar="CSV")
     add_storage(parser, None)
     parser.add_argument("--study-name", metavar="NAME", required=True)
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace an existing import of that name (an interrupted one is always replaced)",
+    )
 
 
 def take_action(args: argparse.Namespace) -> int:
@@ -28,31 +35,63 @@ def take_action(args: argparse.Namespace) -> int:
 
     from optuna_naap._data import load_naap440
     from optuna_naap._study_io import frame_to_study
+    from optuna_naap.cli._study_kind import set_kind, study_kind
 
     frame = load_naap440(args.csv)  # validated before anything is written
     storage = open_storage(args.storage)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    console = Console(stderr=True)
     try:
-        study = optuna.create_study(
-            storage=storage, study_name=args.study_name, direction="maximize"
-        )
-    except optuna.exceptions.DuplicatedStudyError:
-        raise CommandError(
-            f"study {args.study_name!r} already exists in {args.storage}; choose another name"
-        ) from None
+        existing = optuna.load_study(study_name=args.study_name, storage=storage)
+    except KeyError:
+        existing = None
+    if existing is not None:
+        record = study_kind(existing) or {}
+        interrupted = record.get("kind") == "import" and record.get("complete") is False
+        if not interrupted and not (args.replace and record.get("kind") == "import"):
+            raise CommandError(
+                f"study {args.study_name!r} already exists in {args.storage}"
+                + (
+                    " (an import: give --replace to replace it)"
+                    if record.get("kind") == "import"
+                    else "; choose another name"
+                )
+            )
+        done = len(existing.get_trials(deepcopy=False))
+        why = f" (an import interrupted after {done} of {record.get('rows')} rows)"
+        console.print(f"replacing study {args.study_name!r}" + (why if interrupted else ""))
+        optuna.delete_study(study_name=args.study_name, storage=storage)
+    study = optuna.create_study(storage=storage, study_name=args.study_name, direction="maximize")
+    # Marked unfinished until the last row is in: a killed import is known as such, refused
+    # by export and replaced by the next import of that name.
+    settings = {"csv": str(args.csv), "rows": len(frame)}
+    set_kind(study, "import", {**settings, "complete": False})
     with Progress(
         "[bold]import[/]",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     ) as bar:
         task = bar.add_task("rows", total=len(frame))
         try:
             added = frame_to_study(frame, study, progress=lambda n: bar.update(task, completed=n))
-        except BaseException:
-            optuna.delete_study(study_name=args.study_name, storage=storage)  # not half-way
+            set_kind(study, "import", {**settings, "complete": True})
+        except BaseException as exc:
+            try:
+                optuna.delete_study(study_name=args.study_name, storage=storage)  # not half-way
+            except Exception:  # a full disk may refuse this too: the study stays marked
+                raise CommandError(
+                    f"import failed ({root_cause(exc)}) and its partial study "
+                    f"{args.study_name!r} could not be removed; it is marked unfinished and the "
+                    "next import of that name replaces it",
+                    status=1,
+                ) from exc
+            if isinstance(exc, Exception):
+                raise CommandError(
+                    f"import failed, nothing was written: {root_cause(exc)}", status=1
+                ) from exc
             raise
     print(f"imported {added} rows of {args.csv} into study {args.study_name!r}")
     return 0

@@ -11,14 +11,19 @@ from optuna_naap.cli._common import (
     add_data,
     add_device,
     add_epochs,
+    add_heartbeat,
+    open_storage,
     positive_int,
 )
+from optuna_naap.cli._recovery import recover_trials
 from optuna_naap.cli._search_setup import (
     NAAPRows,
+    create_study,
+    find_study,
     make_pruner,
     make_sampler,
-    open_study,
     parse_objectives,
+    resumed_seed,
 )
 
 if TYPE_CHECKING:
@@ -78,7 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exhaustive", action="store_true", help="train every scheme of the space once"
     )
-    parser.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="sampler seed of a new study (default 0; a resumed study derives a seed of its own "
+        "from it and its trial count, so that it does not replay the first run)",
+    )
     parser.add_argument(
         "--refine",
         action="store_true",
@@ -89,6 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip schemes a 0-epoch predictor rates hopeless, before training (SchemePrescreen)",
     )
+    add_heartbeat(parser)
 
 
 def take_action(args: argparse.Namespace) -> int:
@@ -98,13 +110,17 @@ def take_action(args: argparse.Namespace) -> int:
     from optuna_naap._images import load_cifar10, synthetic_images
     from optuna_naap._objective import CIFAR10Objective, resolve_device
     from optuna_naap._recipe import Recipe
+    from optuna_naap._space import SchemeSpace
 
     console = Console(stderr=True)
     objectives = parse_objectives(args.objectives)
     recipe = Recipe(epochs=args.epochs or 90)
     device = resolve_device(args.device)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view says it all
-    study = open_study(args, objectives)  # the storage first: the cheapest to get wrong
+    # Everything is checked before anything is written: the storage and the study first.
+    storage = open_storage(args.storage, heartbeat=args.heartbeat, grace=args.grace)
+    settings = {"space": SchemeSpace().to_json(), "recipe": recipe.to_json(), "data": args.data}
+    existing = find_study(storage, args, objectives, settings)
     data = (
         synthetic_images()
         if args.data == "synthetic"
@@ -118,16 +134,21 @@ def take_action(args: argparse.Namespace) -> int:
         raise CommandError(
             "--pruner median judges one value; a multi-objective study takes --pruner naap or none"
         )
-    study.pruner = make_pruner(pruner_name, args, recipe.epochs, rows, console)
-    sampler = make_sampler(args, rows, console)
-    study.sampler = sampler
+    pruner = make_pruner(pruner_name, args, recipe.epochs, rows, console)
+    before = 0 if existing is None else len(existing.get_trials(deepcopy=False))
+    sampler = make_sampler(args, rows, console, seed=resumed_seed(args.seed, before))
+    study = create_study(storage, args, objectives, settings, existing)
+    study.pruner, study.sampler = pruner, sampler
+    recovered = recover_trials(study)
+    if recovered:
+        console.print(f"recovered {len(recovered)} trial(s) left running: {'; '.join(recovered)}")
     n_trials = args.n_trials or (None if args.exhaustive else 20)
     if args.exhaustive:
         queued = sampler.enqueue_space(study)
         console.print(f"exhaustive: {queued} schemes queued")
         n_trials = args.n_trials or queued
     console.print(
-        f"study {args.study_name!r} in {args.storage}: {len(study.trials)} trials so far; "
+        f"study {args.study_name!r} in {args.storage}: {before} trials so far; "
         f"{data.name} data, {recipe.epochs} epochs per trial on {device}, pruner {pruner_name}"
         + (f", objectives {','.join(objectives.names)}" if objectives is not None else "")
         + (", refined space" if args.refine else "")
@@ -156,8 +177,9 @@ def _run(
         run_search(study, objective, n_trials=n_trials, console=console, callbacks=callbacks)
     except KeyboardInterrupt:
         print(
-            f"optuna-naap search: interrupted; the storage is consistent, run the same command "
-            f"to resume study {args.study_name!r}",
+            f"optuna-naap search: interrupted; the storage is consistent (the running trial "
+            f"failed, its scheme queued again): run the same command to resume study "
+            f"{args.study_name!r}",
             file=sys.stderr,
         )
         return 130
