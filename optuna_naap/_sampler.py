@@ -133,7 +133,6 @@ class NAAPSampler(BaseSampler):
         self._exhaustive = bool(exhaustive)
         self._unique = bool(unique)
         self._seed = seed
-        self._rng = np.random.RandomState(seed)
         self._schemes: list[list[dict[str, Any]]] | None = None
         self._keys: list[str] | None = None
         self._listed: bool | None = None
@@ -229,23 +228,17 @@ class NAAPSampler(BaseSampler):
 
     def before_trial(self, study: optuna.study.Study, trial: FrozenTrial) -> None:
         study._storage.set_trial_system_attr(trial._trial_id, SPACE_ATTR, self._space.to_json())
-        if self._refiner is not None and not trial.system_attrs.get("fixed_params"):
-            refined = self.refined_space(study)
-            if refined is not None:
-                # Read by suggest_scheme from the frozen trial the live trial holds.
-                data = refined.to_json()
-                study._storage.set_trial_system_attr(trial._trial_id, REFINED_SPACE_ATTR, data)
-                trial.system_attrs[REFINED_SPACE_ATTR] = data
         sampled = not trial.system_attrs.get("fixed_params")
+        free: list[list[dict[str, Any]]] | None = None
         if sampled and (self._exhaustive or (self._unique and self._listable())):
-            missing = self._missing(study, exclude=trial._trial_id)
-            if not missing:
+            free = self._missing(study, exclude=trial._trial_id)
+            if not free:
                 study._storage.set_trial_user_attr(trial._trial_id, EXHAUSTED_ATTR, True)
                 trial.user_attrs[EXHAUSTED_ATTR] = True  # what the live trial reads
                 with contextlib.suppress(RuntimeError):  # outside optimize(): nothing to stop
                     study.stop()
             elif self._exhaustive:
-                first, rest = missing[0], missing[1:]
+                first, rest = free[0], free[1:]
                 params = scheme_params(first, self._space)
                 # Planned as if enqueued: Optuna reads "fixed_params" from the frozen trial it
                 # passed here, once this returns; the storage keeps it for other processes.
@@ -254,8 +247,19 @@ class NAAPSampler(BaseSampler):
                     trial.system_attrs[key] = value
                 for scheme in rest:
                     study.enqueue_trial(scheme_params(scheme, self._space), skip_if_exists=False)
-            else:
-                self._free[trial._trial_id] = missing
+        if self._refiner is not None and sampled:
+            refined = self.refined_space(study)
+            if refined is not None and free is not None:
+                inside = [s for s in free if refined.contains(s)]
+                # Every scheme of the refined space is held: sample the whole space instead.
+                refined, free = (refined, inside) if inside else (None, free)
+            if refined is not None:
+                # Read by suggest_scheme from the frozen trial the live trial holds.
+                data = refined.to_json()
+                study._storage.set_trial_system_attr(trial._trial_id, REFINED_SPACE_ATTR, data)
+                trial.system_attrs[REFINED_SPACE_ATTR] = data
+        if free and not self._exhaustive:
+            self._free[trial._trial_id] = free
         self._base.before_trial(study, trial)
 
     # -- proposing free schemes only -------------------------------------------------------
@@ -304,7 +308,9 @@ class NAAPSampler(BaseSampler):
         wanted = self._relative.get(trial._trial_id, {}).get(slot)
         if wanted in options:
             return wanted
-        return options[self._rng.randint(len(options))]
+        # Seeded by the trial's number: reproducible, and different for concurrent workers.
+        rng = np.random.RandomState([self._seed or 0, trial.number])
+        return options[rng.randint(len(options))]
 
     def infer_relative_search_space(
         self, study: optuna.study.Study, trial: FrozenTrial
@@ -360,7 +366,6 @@ class NAAPSampler(BaseSampler):
         self._base.after_trial(study, trial, state, values)
 
     def reseed_rng(self) -> None:
-        self._rng = np.random.RandomState()
         self._base.reseed_rng()
 
     # -- the duplicate check of suggest_scheme ---------------------------------------------

@@ -177,6 +177,26 @@ def test_two_live_trials_with_one_scheme_train_it_once() -> None:
     assert suggest_scheme(study.ask()) == scheme
 
 
+class _FixedRefiner:
+    """A refiner that always keeps the same few schemes (kernel 1, width 8)."""
+
+    def refine(self, space: SchemeSpace, trials: object, *, direction: object) -> SchemeSpace:
+        block = PositionChoices(kernel_sizes=(1,), widths=(8,), strides=(1, 2))
+        return SchemeSpace(positions=[block, block], min_depth=1)
+
+
+def test_a_refined_space_that_is_all_held_gives_way_to_the_whole_space() -> None:
+    space = small_space()
+    refined = _FixedRefiner().refine(space, [], direction=None)
+    sampler = NAAPSampler(optuna.samplers.TPESampler(seed=0), space, refine=_FixedRefiner())  # type: ignore[arg-type]
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(small_objective, n_trials=len(refined.enumerate()) + 6)
+    trained = [key(t) for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(trained) == len(study.trials) == len(set(trained))  # no duplicate, none wasted
+    inside = {json.dumps(s, sort_keys=True) for s in refined.enumerate()}
+    assert inside < set(trained)  # the refined schemes first, then the rest of the space
+
+
 def _sampling_worker(url: str) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = NAAPSampler(optuna.samplers.TPESampler(seed=0, n_startup_trials=3), small_space())
