@@ -60,6 +60,14 @@ def parse_objectives(text: str) -> ParetoObjectives | None:
     return objectives
 
 
+def _directions(objectives: ParetoObjectives | None) -> list[optuna.study.StudyDirection]:
+    import optuna
+
+    if objectives is None:
+        return [optuna.study.StudyDirection.MAXIMIZE]
+    return list(objectives.directions)
+
+
 def find_study(
     storage: optuna.storages.BaseStorage,
     args: argparse.Namespace,
@@ -76,9 +84,7 @@ def find_study(
         existing = optuna.load_study(study_name=args.study_name, storage=storage)
     except KeyError:
         return None
-    directions = (
-        [optuna.study.StudyDirection.MAXIMIZE] if objectives is None else objectives.directions
-    )
+    directions = _directions(objectives)
     wanted = ["accuracy"] if objectives is None else list(objectives.names)
     names = existing.metric_names
     got = [n.lower() for n in names] if names else None
@@ -117,9 +123,7 @@ def create_study(
         if record is None or record.get("legacy"):
             set_kind(existing, "search", settings)
         return existing
-    directions = (
-        [optuna.study.StudyDirection.MAXIMIZE] if objectives is None else objectives.directions
-    )
+    directions = _directions(objectives)
     study = optuna.create_study(
         storage=storage, study_name=args.study_name, directions=directions, load_if_exists=True
     )
