@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import shutil
+import socket
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -500,6 +501,24 @@ CLI_CASES: list[tuple[str, str, int, str]] = [
         "it looks like a percentage",
     ),
     ("dashboard-bad-url", "dashboard --storage nosuchdb://x", 2, "cannot open the storage"),
+    (
+        "dashboard-port-too-big",
+        "dashboard --storage {db} --port 99999",
+        2,
+        "a port is 1 to 65535, but got 99999",
+    ),
+    (
+        "dashboard-port-in-use",
+        "dashboard --storage {db} --port {busy}",
+        2,
+        "Address already in use); give another --port",
+    ),
+    (
+        "dashboard-unknown-host",
+        "dashboard --storage {db} --host no.such.host.invalid",
+        2,
+        "cannot listen on no.such.host.invalid:8080",
+    ),
     ("no-command", "frobnicate", 2, "invalid choice: 'frobnicate'"),
 ]
 
@@ -518,11 +537,16 @@ def test_cli_fault(
     folder = tmp_path / "work"
     shutil.copytree(template, folder)
     before, files = digest(folder / DB), listing(folder)
-    argv = command.format(db=f"sqlite:///{folder / DB}", dir=folder).split()
+    busy = socket.create_server(("127.0.0.1", 0))  # a port something listens on
+    argv = command.format(
+        db=f"sqlite:///{folder / DB}", dir=folder, busy=busy.getsockname()[1]
+    ).split()
     try:
         got = main(argv)
     except SystemExit as exc:  # argparse's own errors
         got = int(exc.code or 0)
+    finally:
+        busy.close()
     err = capsys.readouterr().err.strip().splitlines()
     assert got == status
     assert len(err) == 1, err

@@ -17,7 +17,31 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", metavar="URL", default="sqlite:///optuna-naap.db")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=positive_int, default=8080)
+    parser.add_argument("--port", type=port_number, default=8080)
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    port = positive_int(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, but got {port}")
+    return port
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse, before anything is written, a port that cannot be listened on."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+            probe.bind((host, port))
+    except OSError as exc:
+        raise CommandError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); give another --port "
+            "or --host"
+        ) from None
 
 
 def take_action(args: argparse.Namespace) -> int:
@@ -28,6 +52,7 @@ def take_action(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise CommandError(str(exc)) from None
     open_storage(args.storage)
+    _check_port(args.host, args.port)
     print(f"optuna-dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     serve(args.storage, host=args.host, port=args.port)
     return 0
