@@ -289,11 +289,13 @@ def _checked_number(name: str, value: Any, *, upper: float = math.inf) -> float:
     number = float(value)
     if math.isnan(number) or (0 <= number <= upper and math.isfinite(number)):
         return number
-    hint = " (NaN marks a diverged epoch)" if math.isinf(number) else ""
+    hint = ""
     if upper == 1.0 and 1 < number <= 100:
         hint = f" (it looks like a percentage: pass {number / 100:g})"
-    bounds = f"in [0, {upper:g}]" if math.isfinite(upper) else "finite and >= 0"
-    raise ValueError(f"{name} must be NaN or a number {bounds}, but got {name}={value!r}{hint}")
+    elif math.isinf(number) and math.isinf(upper):
+        hint = " (NaN marks a diverged epoch)"
+    bounds = f"a number in [0, {upper:g}]" if math.isfinite(upper) else "a finite number >= 0"
+    raise ValueError(f"{name} must be NaN or {bounds}, but got {name}={value!r}{hint}")
 
 
 def trial_scheme(trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]] | None:

@@ -592,7 +592,7 @@ API_CASES: list[tuple[str, Callable[..., Any], type[Exception], str]] = [
         "report-inf-loss",
         _reported({"loss_median": math.inf}),
         ValueError,
-        "loss_median must be NaN or a number finite and >= 0",
+        "loss_median must be NaN or a finite number >= 0",
     ),
     ("report-text-accuracy", _reported({"accuracy": "high"}), ValueError, "accuracy"),
     ("report-epoch-0", _reported({"epoch": 0}), ValueError, "epoch"),

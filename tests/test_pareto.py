@@ -362,7 +362,7 @@ def test_cli_benchmark_with_objectives(
     assert "front recall" in capsys.readouterr().out
     assert main([*argv[:2], "accuracy,latency", *argv[3:5]]) == 2
     err = capsys.readouterr().err.strip()
-    assert "knows only exact costs" in err and len(err.splitlines()) == 1
+    assert "knows only the exact costs" in err and len(err.splitlines()) == 1
     assert main([*argv[:5], "--pruners", "median"]) == 2
     assert "unknown pruner 'median'" in capsys.readouterr().err
 

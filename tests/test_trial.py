@@ -122,7 +122,10 @@ def test_missing_or_broken_records_read_as_none() -> None:
         ),
         ({"accuracy": -0.3}, "accuracy must be NaN or a number in [0, 1], but got accuracy=-0.3"),
         ({"accuracy": True}, "accuracy must be a number, but got accuracy=True"),
-        ({"loss_mean": -1.0}, "loss_mean must be NaN or a number >= 0, but got loss_mean=-1.0"),
+        (
+            {"loss_mean": -1.0},
+            "loss_mean must be NaN or a finite number >= 0, but got loss_mean=-1.0",
+        ),
         ({"loss_median": "1.2"}, "loss_median must be a number, but got loss_median='1.2'"),
     ],
 )
