@@ -137,6 +137,12 @@ CLI_CASES: list[tuple[str, str, int, str]] = [
         "CIFAR-10 not found",
     ),
     (
+        "search-no-cifar-new-file",
+        "search --storage sqlite:///{dir}/new.db --data-root {dir}/none",
+        2,
+        "CIFAR-10 not found",
+    ),
+    (
         "search-no-predictor",
         "search --storage {db} --study-name n --data synthetic "
         "--pruner naap --predictor {dir}/none.json",

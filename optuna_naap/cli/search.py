@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optuna_naap.cli._common import (
@@ -118,9 +119,11 @@ def take_action(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view says it all
     # Everything is checked before anything is written: the storage and the study first.
-    storage = open_storage(args.storage, heartbeat=args.heartbeat, grace=args.grace)
+    # A SQLite file that does not exist yet holds no study: it is created only once
+    # everything else checked out (no empty database left behind by a bad option).
+    storage = None if _new_sqlite_file(args.storage) else _open(args)
     settings = {"space": SchemeSpace().to_json(), "recipe": recipe.to_json(), "data": args.data}
-    existing = find_study(storage, args, objectives, settings)
+    existing = None if storage is None else find_study(storage, args, objectives, settings)
     data = (
         synthetic_images()
         if args.data == "synthetic"
@@ -137,7 +140,7 @@ def take_action(args: argparse.Namespace) -> int:
     pruner = make_pruner(pruner_name, args, recipe.epochs, rows, console)
     before = 0 if existing is None else len(existing.get_trials(deepcopy=False))
     sampler = make_sampler(args, rows, console, seed=resumed_seed(args.seed, before))
-    study = create_study(storage, args, objectives, settings, existing)
+    study = create_study(storage or _open(args), args, objectives, settings, existing)
     study.pruner, study.sampler = pruner, sampler
     recovered = recover_trials(study)
     if recovered:
@@ -155,6 +158,18 @@ def take_action(args: argparse.Namespace) -> int:
         + (", pre-screen" if args.prescreen else "")
     )
     return _run(study, CIFAR10Objective(data, recipe, device), n_trials, args, console)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    return open_storage(args.storage, heartbeat=args.heartbeat, grace=args.grace)
+
+
+def _new_sqlite_file(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist yet."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix or ":memory:" in url:
+        return False
+    return not Path(url[len(prefix) :].split("?")[0]).exists()
 
 
 def _run(
