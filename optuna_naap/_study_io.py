@@ -97,6 +97,15 @@ def frame_to_study(
     return len(trials)
 
 
+def interrupted_import(study: optuna.study.Study) -> dict[str, Any] | None:
+    """The ``naap:study`` record of an import that never reached its last row (``optuna-naap
+    import`` marks a study unfinished until then), or ``None``."""
+    record = study._storage.get_study_system_attrs(study._study_id).get(STUDY_ATTR)
+    if not isinstance(record, dict) or record.get("kind") != "import":
+        return None
+    return record if record.get("complete") is False else None
+
+
 def study_to_frame(
     study: optuna.study.Study,
     *,
@@ -128,8 +137,8 @@ def study_to_frame(
 
     if version not in (1, 2):
         raise NAAPDataError(f"version must be 1 or 2, but got {version=}")
-    record = study._storage.get_study_system_attrs(study._study_id).get(STUDY_ATTR)
-    if isinstance(record, dict) and record.get("complete") is False:
+    record = interrupted_import(study)
+    if record is not None:
         raise NAAPDataError(
             f"study {study.study_name!r} is an import that was interrupted "
             f"({len(study.get_trials(deepcopy=False))} of {record.get('rows')} rows): run the "

@@ -34,7 +34,7 @@ def take_action(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from optuna_naap._data import load_naap440
-    from optuna_naap._study_io import frame_to_study
+    from optuna_naap._study_io import frame_to_study, interrupted_import
     from optuna_naap.cli._study_kind import set_kind, study_kind
 
     frame = load_naap440(args.csv)  # validated before anything is written
@@ -47,7 +47,7 @@ def take_action(args: argparse.Namespace) -> int:
         existing = None
     if existing is not None:
         record = study_kind(existing) or {}
-        interrupted = record.get("kind") == "import" and record.get("complete") is False
+        interrupted = interrupted_import(existing) is not None
         if not interrupted and not (args.replace and record.get("kind") == "import"):
             raise CommandError(
                 f"study {args.study_name!r} already exists in {args.storage}"
