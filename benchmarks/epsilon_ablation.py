@@ -25,7 +25,7 @@ from optuna_naap._epsilon import DEFAULT_WEIGHTS
 from optuna_naap.epsilon import epsilon_batch, epsilon_score
 from optuna_naap.metrics import num_violations
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
+DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
 
 def main() -> None:

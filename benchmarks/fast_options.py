@@ -18,7 +18,7 @@ from pathlib import Path
 from optuna_naap import Recipe, load_naap440, synthetic_images, train_scheme
 from optuna_naap._objective import resolve_device
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
+DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
 
 def main() -> None:

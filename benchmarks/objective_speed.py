@@ -27,7 +27,7 @@ from optuna_naap import Recipe, load_naap440, synthetic_images, train_scheme
 from optuna_naap._objective import resolve_device
 from optuna_naap.objective import SchemeNet
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
+DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
 
 class CIFARStyle(Dataset[tuple[torch.Tensor, int]]):

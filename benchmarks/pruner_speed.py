@@ -27,7 +27,7 @@ import optuna
 
 from optuna_naap import NAAPPredictor, NAAPPruner, load_naap440, record_scheme, report_epoch
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
+DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
 
 def main() -> None:

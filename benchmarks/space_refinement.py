@@ -38,7 +38,7 @@ from optuna_naap import NAAPSampler, SpaceRefiner, load_naap440
 from optuna_naap._record import REFINED_SPACE_ATTR
 from optuna_naap.benchmark import MODEL_ID_ATTR, FitContext, ReplayObjective
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
+DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 BUDGETS = (50, 100)
 
 

@@ -30,7 +30,7 @@ from optuna_naap import load_naap440
 from optuna_naap.benchmark import PrunerFactory, run_benchmark, summarize
 from optuna_naap.pareto import ParetoObjectives, ParetoReferences, pareto_mask, scheme_costs
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
+DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
 
 def oracle_compute(

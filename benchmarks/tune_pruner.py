@@ -19,7 +19,7 @@ from rich.table import Table
 from optuna_naap import load_naap440
 from optuna_naap.benchmark import FitContext, PrunerFactory, run_benchmark, summarize
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/naap440/naap440v2.csv"
+DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
 
 def main() -> None:

@@ -26,7 +26,10 @@ __all__ = [
     "default_cache_dir",
     "fetch_naap440",
     "load_naap440",
+    "packaged_naap440_bytes",
+    "packaged_naap440_file",
     "read_naap_csv",
+    "truncate_curves",
     "validate_frame",
 ]
 
@@ -41,6 +44,15 @@ NAAP440_SOURCES: dict[int, tuple[str, str]] = {
         f"{_REPO}/naap440v2.csv",
         "a0184f51aa942ce493483fd232719329e620cce3d1150da81a36cf8056749e9a",
     ),
+}
+
+#: The published files shipped inside the package (gzip-compressed; see its SOURCE.md).
+PACKAGED_FILES = ("naap440v2.csv", "generated_schemes.json", "paper_results.csv")
+_PACKAGED_SHA256 = {
+    "naap440.csv": NAAP440_SOURCES[1][1],
+    "naap440v2.csv": NAAP440_SOURCES[2][1],
+    "generated_schemes.json": "83b7209a63c76e31fc2f8330e249f456cff6f9d2a2831ce971e245d105348c66",
+    "paper_results.csv": "b8e8f96a96afd1bfe71ab54a06898f68d9bee4918b88bab00ff6f6f314e9bdf9",
 }
 
 _EPOCH_COLUMN = re.compile(r"^e(\d+)(LossMean|LossMedian|Accuracy)$")
@@ -90,6 +102,81 @@ def _fetch(url: str, sha256: str, target: Path) -> None:
         ) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def packaged_naap440_bytes(name: str = "naap440v2.csv", *, version: int | None = None) -> bytes:
+    """The bytes of a published NAAP-440 file, from the copy shipped inside the package.
+
+    ``name`` is ``naap440v2.csv``, ``naap440.csv`` (derived from v2 byte for byte: the v1 layout
+    lacks two columns), ``generated_schemes.json`` or ``paper_results.csv``; ``version`` 1 or 2
+    names a CSV instead. Each file is checked against its published SHA-256.
+
+    Args:
+        name: The published file's name.
+        version: 1 or 2: the CSV of that layout, instead of ``name``.
+
+    Raises:
+        NAAPDataError: an unknown name, or a damaged installation (checksum mismatch).
+    """
+    import gzip
+    from importlib import resources
+
+    if version is not None:
+        if version not in NAAP440_SOURCES:
+            raise ValueError(f"version must be 1 or 2, but got {version=}")
+        name = "naap440.csv" if version == 1 else "naap440v2.csv"
+    if name not in _PACKAGED_SHA256:
+        raise NAAPDataError(
+            f"no packaged NAAP-440 file {name!r}; the package holds {', '.join(_PACKAGED_SHA256)}"
+        )
+    source = "naap440v2.csv" if name == "naap440.csv" else name
+    packed = resources.files("optuna_naap").joinpath("naap440_data").joinpath(f"{source}.gz")
+    data = gzip.decompress(packed.read_bytes())
+    if name == "naap440.csv":
+        data = _without_v2_columns(data)
+    if hashlib.sha256(data).hexdigest() != _PACKAGED_SHA256[name]:
+        raise NAAPDataError(
+            f"the packaged {name} does not have the published SHA-256: the installation is "
+            "damaged; reinstall optuna-naap"
+        )
+    return data
+
+
+def _without_v2_columns(v2: bytes) -> bytes:
+    """The v1 CSV: the v2 file's lines without NumSkipConnections and NumPartialRFLayers."""
+    lines = v2.split(b"\r\n")
+    header = lines[0].split(b",")
+    drop = {header.index(b"NumSkipConnections"), header.index(b"NumPartialRFLayers")}
+    return b"\r\n".join(
+        b",".join(f for i, f in enumerate(line.split(b",")) if i not in drop) if line else line
+        for line in lines
+    )
+
+
+def packaged_naap440_file(
+    name: str = "naap440v2.csv", *, cache_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """A path to a packaged NAAP-440 file (:func:`packaged_naap440_bytes`), written once
+    for tools that want a file.
+
+    Args:
+        name: The published file's name (as :func:`packaged_naap440_bytes` takes it).
+        cache_dir: Where the copy goes (default :func:`default_cache_dir`).
+    """
+    data = packaged_naap440_bytes(name)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = folder / "packaged" / name
+    if target.is_file() and _sha256(target) == _PACKAGED_SHA256[name]:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        Path(part).replace(target)  # atomic: never a half-written copy
+    finally:
+        Path(part).unlink(missing_ok=True)
+    return target
 
 
 def validate_frame(frame: pd.DataFrame, *, source: str = "the data") -> pd.DataFrame:
@@ -224,12 +311,40 @@ def _check_ranges(frame: pd.DataFrame, source: str) -> None:
         )
 
 
+def truncate_curves(frame: pd.DataFrame, epochs: int) -> pd.DataFrame:
+    """The rows of ``frame`` as runs of ``epochs`` epochs: curve columns after ``epochs``
+    dropped and ``MaxAccuracy`` the best of the epochs kept.
+
+    Exact for NAAP-440 and any other data set trained with the NAAP recipe: its learning rate
+    depends only on the epoch's place in its 3-epoch cycle (0.1, 0.01, 0.001, 0.1, ...), never
+    on the number of epochs, so a k-epoch run is the first k epochs of a 90-epoch one.
+
+    Raises:
+        ValueError: ``epochs`` is not between 1 and the rows' epochs.
+    """
+    have = max(int(m.group(1)) for c in frame.columns if (m := _EPOCH_COLUMN.match(str(c))))
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= have:
+        raise ValueError(f"epochs must be an integer between 1 and {have}, but got {epochs=}")
+    if epochs == have:
+        return frame
+    keep = [
+        c
+        for c in frame.columns
+        if not (m := _EPOCH_COLUMN.match(str(c))) or int(m.group(1)) <= epochs
+    ]
+    out = frame.loc[:, keep].copy()
+    out["MaxAccuracy"] = out[[f"e{e}Accuracy" for e in range(1, epochs + 1)]].max(axis=1)
+    return out
+
+
 def read_naap_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read and validate the CSV at ``path`` in the NAAP-440 layout (v1 or v2, any number of
     epochs)."""
     import pandas as pd
 
     path = Path(path)
+    if path.is_dir():
+        raise NAAPDataError(f"{path} is a folder, not a CSV file")
     if not path.is_file():
         raise NAAPDataError(f"no CSV file at {path}")
     try:
@@ -282,32 +397,45 @@ def load_naap440(
     """Load the NAAP-440 dataset as a validated DataFrame in its CSV layout.
 
     With ``path``, reads that file (v1 or v2 layout, detected from its columns). Without it,
-    uses the cached copy of ``naap440v2.csv`` (or ``naap440.csv`` for ``version=1``), downloading
-    it once from the public NAAP-440 repository and checking its pinned SHA-256. With
-    ``schemes=True`` the rows get a ``Scheme`` column (:func:`attach_schemes`).
+    reads the published ``naap440v2.csv`` (or ``naap440.csv`` for ``version=1``) shipped inside
+    the package (MIT, talcs/NAAP-440; checked against its published SHA-256): no file and no
+    network are needed. :func:`fetch_naap440` still downloads the published file for those who
+    want it from its source. With ``schemes=True`` the rows get a ``Scheme`` column
+    (:func:`attach_schemes`).
 
     ``MaxAccuracy`` is the maximum over the 90 epochs of the CIFAR-10 *test set* accuracy, so it
     is an optimistic estimate of a scheme's accuracy: use it to rank schemes, not to report them.
 
     Args:
         path: A CSV in the NAAP-440 layout.
-        version: Which published file to fetch when ``path`` is not given: 1 or 2.
-        cache_dir: Where downloads are cached (default :func:`default_cache_dir`).
+        version: Which published file to read when ``path`` is not given: 1 or 2.
+        cache_dir: Unused since the data is packaged; kept for compatibility.
         schemes: Whether to add the ``Scheme`` column from ``ModelId``.
 
     Raises:
-        NAAPDataError: a missing or malformed file, or a failed or mismatching download.
+        NAAPDataError: a missing or malformed file.
 
     Example:
         .. code-block:: python
 
             from optuna_naap import load_naap440
 
-            frame = load_naap440("naap440v2.csv")
+            frame = load_naap440()  # the packaged published file
             train = frame[frame.IsTest == 0]
+            assert len(frame) == 440
     """
     if path is None:
-        path = fetch_naap440(version=version, cache_dir=cache_dir)
+        import io
+
+        import pandas as pd
+
+        if version not in NAAP440_SOURCES:
+            raise ValueError(f"version must be 1 or 2, but got {version=}")
+        name = "naap440.csv" if version == 1 else "naap440v2.csv"
+        frame = validate_frame(
+            pd.read_csv(io.BytesIO(packaged_naap440_bytes(name))), source=f"packaged {name}"
+        )
+        return attach_schemes(frame) if schemes else frame
     frame = read_naap_csv(path)
     return attach_schemes(frame) if schemes else frame
 

@@ -164,7 +164,7 @@ def add_epsilon(
             from optuna_naap import NAAPPredictor, load_naap440
             from optuna_naap.epsilon import add_epsilon
 
-            rows = add_epsilon(load_naap440("naap440v2.csv"))
+            rows = add_epsilon(load_naap440())
             predictor = NAAPPredictor(0, extra_features=("Epsilon",)).fit(rows)
     """
     import json

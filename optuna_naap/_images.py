@@ -12,12 +12,24 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CIFAR10_DIR", "ImageData", "ImageDataError", "load_cifar10", "synthetic_images"]
+__all__ = [
+    "CIFAR10_DIR",
+    "FASHION_MNIST_DEBIAN",
+    "ImageData",
+    "ImageDataError",
+    "load_cifar10",
+    "load_fashion_mnist",
+    "synthetic_images",
+]
 
 #: The folder torchvision's CIFAR10 downloads and extracts under ``root``.
 CIFAR10_DIR = "cifar-10-batches-py"
 _TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
 _TEST_FILE = "test_batch"
+
+
+#: Where Debian's package ``dataset-fashion-mnist`` installs the original idx .gz files.
+FASHION_MNIST_DEBIAN = "/usr/share/datasets/fashion-mnist"
 
 
 class ImageDataError(ValueError):
@@ -116,12 +128,18 @@ def load_cifar10(
             from torchvision.datasets import CIFAR10
         except ImportError as exc:  # pragma: no cover - torchvision is a dependency
             raise ImageDataError(f"downloading CIFAR-10 needs torchvision ({exc})") from exc
+        existed = root.exists()
         try:
             CIFAR10(str(root), train=True, download=True)
         except Exception as exc:
+            if not existed:  # a failed start leaves nothing behind
+                import shutil
+
+                shutil.rmtree(root, ignore_errors=True)
             raise ImageDataError(
                 f"could not download CIFAR-10 into {root} ({exc}); check the network, or "
-                f"put {CIFAR10_DIR} there yourself"
+                f"put {CIFAR10_DIR} there yourself; offline, train on --data fashion-mnist "
+                "(Debian's dataset-fashion-mnist) or --data synthetic"
             ) from exc
     folder = root / CIFAR10_DIR
     hint = (
@@ -208,4 +226,146 @@ def synthetic_images(
         test_labels,
         num_classes=num_classes,
         name="synthetic",
+    )
+
+
+def load_fashion_mnist(
+    root: str | Path | None = None,
+    *,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+) -> ImageData:
+    """Load Fashion-MNIST from its original idx ``.gz`` files, offline, as 32 x 32 x 3 images.
+
+    The four files (``train-images-idx3-ubyte.gz``, ...) are unpacked once into
+    ``cache_dir/FashionMNIST/raw`` and read by torchvision's ``FashionMNIST(download=False)``:
+    no network is used. They are checked by structure (60,000 and 10,000 images of 28 x 28,
+    labels 0-9), not by torchvision's MD5s: Debian's package recompressed the ``.gz`` files.
+    Each 28 x 28 grey image is padded with 2 black pixels on every side to 32 x 32
+    (Fashion-MNIST's background is black) and its grey channel is repeated three times, so
+    that every scheme is the very network NAAP-440 trained on CIFAR-10, with the same
+    NumParams and NumMACs.
+
+    Args:
+        root: The folder holding the four ``.gz`` files (default: Debian's
+            ``/usr/share/datasets/fashion-mnist``, from ``apt-get install dataset-fashion-mnist``).
+        n_train: Keep a class-balanced, seeded subset of this many of the 60,000 training
+            images (a multiple of 10; default: all).
+        n_test: Likewise of the 10,000 test images (default: all).
+        seed: Seed of the subsets.
+        cache_dir: Where the unpacked files go (default: the project's cache folder).
+
+    Raises:
+        ImageDataError: missing or corrupt files, with the install hint.
+
+    Example:
+        .. code-block:: python
+
+            from optuna_naap.data import load_fashion_mnist
+
+            data = load_fashion_mnist(n_train=10_000)  # needs dataset-fashion-mnist
+            assert data.train_images.shape == (10_000, 32, 32, 3)
+    """
+    import gzip
+    import os
+    import shutil
+    import tempfile
+
+    from optuna_naap._data import default_cache_dir
+
+    for name, value, most in (("n_train", n_train, 60_000), ("n_test", n_test, 10_000)):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or not 10 <= value <= most
+            or value % 10
+        ):
+            raise ValueError(
+                f"{name} must be a multiple of 10 between 10 and {most}, but got {name}={value!r}"
+            )
+    try:
+        from torchvision.datasets import FashionMNIST
+    except ImportError as exc:  # pragma: no cover - torchvision is a dependency
+        raise ImageDataError(f"reading Fashion-MNIST needs torchvision ({exc})") from exc
+    source = Path(root) if root is not None else Path(FASHION_MNIST_DEBIAN)
+    hint = (
+        "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist), or "
+        "pass the folder holding the four idx .gz files"
+    )
+    if not source.is_dir():
+        raise ImageDataError(f"Fashion-MNIST not found: {source} is not a folder; {hint}")
+    # Debian recompressed the .gz files, so torchvision's MD5s (of the .gz) do not apply:
+    # the contents are checked by structure instead (idx headers, counts, sizes, labels).
+    for name, _ in FashionMNIST.resources:
+        if not (source / name).is_file():
+            raise ImageDataError(f"Fashion-MNIST file {source / name} is missing; {hint}")
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    raw = cache / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for name, _ in FashionMNIST.resources:
+        target = raw / name[: -len(".gz")]
+        if target.is_file():
+            continue
+        fd, part = tempfile.mkstemp(dir=raw, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, gzip.open(source / name, "rb") as packed:
+                shutil.copyfileobj(packed, out)
+            Path(part).replace(target)  # atomic: a cached file is always a whole one
+        except (OSError, EOFError) as exc:
+            raise ImageDataError(
+                f"Fashion-MNIST file {source / name} is not a readable .gz file ({exc}); {hint}"
+            ) from exc
+        finally:
+            Path(part).unlink(missing_ok=True)
+    try:
+        train = FashionMNIST(str(cache), train=True, download=False)
+        test = FashionMNIST(str(cache), train=False, download=False)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ImageDataError(
+            f"the unpacked Fashion-MNIST files in {raw} cannot be read ({exc}); delete that "
+            "folder and load again"
+        ) from exc
+
+    for part, dataset, count in (("training", train, 60_000), ("test", test, 10_000)):
+        shape = tuple(dataset.data.shape)
+        labels = np.asarray(dataset.targets)
+        if shape != (count, 28, 28) or len(labels) != count or not set(labels) <= set(range(10)):
+            raise ImageDataError(
+                f"the Fashion-MNIST {part} files in {source} hold {shape} images and "
+                f"{len(labels)} labels, not {count} of 28 x 28 with labels 0-9; {hint}"
+            )
+
+    def as_images(tensor: object) -> np.ndarray:
+        grey = np.asarray(tensor, dtype=np.uint8)  # N x 28 x 28
+        padded = np.pad(grey, ((0, 0), (2, 2), (2, 2)))
+        return np.ascontiguousarray(np.repeat(padded[:, :, :, None], 3, axis=3))
+
+    rng = np.random.default_rng(seed)
+
+    def balanced(labels: np.ndarray, n: int | None) -> np.ndarray:
+        """A class-balanced subset's indices, in the files' order (all when ``n`` is None)."""
+        if n is None or n >= len(labels):
+            return np.arange(len(labels))
+        return np.sort(
+            np.concatenate(
+                [
+                    rng.choice(np.flatnonzero(labels == c), int(n) // 10, replace=False)
+                    for c in range(10)
+                ]
+            )
+        )
+
+    train_labels = np.asarray(train.targets, dtype=np.int64)
+    test_labels = np.asarray(test.targets, dtype=np.int64)
+    keep_train = balanced(train_labels, n_train)
+    keep_test = balanced(test_labels, n_test)
+    return ImageData(
+        as_images(train.data[keep_train]),
+        train_labels[keep_train],
+        as_images(test.data[keep_test]),
+        test_labels[keep_test],
+        num_classes=10,
+        name="fashion-mnist",
     )

@@ -16,7 +16,7 @@ from optuna_naap._images import ImageData
 from optuna_naap._net import SchemeNet
 from optuna_naap._pareto import is_multi_objective, objective_values, should_prune
 from optuna_naap._recipe import Recipe
-from optuna_naap._record import DEVICE_ATTR, FAILURE_ATTR, RECIPE_ATTR
+from optuna_naap._record import DATA_ATTR, DEVICE_ATTR, FAILURE_ATTR, RECIPE_ATTR
 from optuna_naap._scheme import SchemeLike, scheme_to_dicts
 from optuna_naap._space import SchemeSpace
 from optuna_naap._trial import report_epoch, suggest_scheme, trial_scheme
@@ -284,6 +284,7 @@ class CIFAR10Objective:
         scheme = trial_scheme(trial) or suggest_scheme(trial, self.space)  # type: ignore[arg-type]
         trial.set_user_attr(RECIPE_ATTR, self.recipe.to_json())
         trial.set_user_attr(DEVICE_ATTR, str(self.device))
+        trial.set_user_attr(DATA_ATTR, self.data.name)  # NAAP-440's rule needs its own task
         pruned: list[int] = []
 
         def on_epoch(result: EpochResult) -> bool:

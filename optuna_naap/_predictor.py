@@ -170,7 +170,7 @@ class NAAPPredictor:
 
             from optuna_naap import NAAPPredictor, load_naap440
 
-            frame = load_naap440("naap440v2.csv")
+            frame = load_naap440()
             predictor = NAAPPredictor(epochs=9).fit(frame[frame.IsTest == 0])
             predicted = predictor.predict(frame[frame.IsTest == 1])
     """

@@ -75,7 +75,7 @@ class SchemePrescreen:
             import optuna
             from optuna_naap import NAAPSampler, SchemePrescreen, load_naap440
 
-            frame = load_naap440("naap440v2.csv")
+            frame = load_naap440()
             prescreen = SchemePrescreen.from_frame(frame[frame.IsTest == 0])
             study = optuna.create_study(
                 direction="maximize", sampler=NAAPSampler(prescreen=prescreen)

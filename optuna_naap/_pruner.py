@@ -21,7 +21,9 @@ from optuna_naap._pareto import ParetoObjectives, ParetoReferences, judge_pareto
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._record import (
     CURVE_ATTR,
+    DATA_ATTR,
     DECISION_ATTR,
+    RECIPE_ATTR,
     bound_decision,
     keep_rule,
     new_decision,
@@ -39,6 +41,41 @@ def default_decision_epochs(max_epochs: int) -> list[int]:
     """NAAPPruner's default decision epochs: a screen after epoch 1 and the main decision at
     10% of training (epochs 1 and 9 of 90)."""
     return sorted({1, max(1, round(0.1 * max_epochs))})
+
+
+#: The recipe fields that make a run NAAP-440's task (seed, evaluation batch and the fast
+#: options change no task).
+_TASK_FIELDS = ("batch_size", "lr", "momentum", "weight_decay", "lr_gamma", "restart_every")
+
+
+def task_mismatch(trial: optuna.trial.FrozenTrial, max_epochs: int) -> str | None:
+    """Why ``trial``'s recorded task is not NAAP-440's (CIFAR-10, the NAAP recipe, ``max_epochs``
+    epochs), or ``None`` when it is or nothing says otherwise.
+
+    The task is read from the trial's ``naap:data`` and ``naap:recipe`` attributes
+    (:class:`~optuna_naap.CIFAR10Objective` and ``optuna-naap search`` record them).
+    """
+    from optuna_naap._recipe import Recipe
+
+    differences = []
+    data = trial.user_attrs.get(DATA_ATTR)
+    if data is not None and data != "cifar10":
+        differences.append(f"data {data}")
+    recipe = trial.user_attrs.get(RECIPE_ATTR)
+    if isinstance(recipe, dict):
+        reference = Recipe().to_json()
+        other = [f for f in _TASK_FIELDS if recipe.get(f, reference[f]) != reference[f]]
+        if other:
+            differences.append("recipe " + ", ".join(f"{f}={recipe.get(f)}" for f in other))
+        epochs = recipe.get("epochs", max_epochs)
+        if epochs != max_epochs:
+            differences.append(f"{epochs} epochs, not the predictors' {max_epochs}")
+    if not differences:
+        return None
+    return (
+        f"the trial's task differs from NAAP-440's ({'; '.join(differences)}): NAAP-440's "
+        "finals and predictions are not on its scale, so its rule is not applied"
+    )
 
 
 def check_bar_options(
@@ -514,14 +551,24 @@ class NAAPPruner(BasePruner):
             frame: Rows with their ``MaxAccuracy`` (for example NAAP-440's training rows, with
                 their ``Scheme`` column from :func:`~optuna_naap.load_naap440`).
             decision_epochs: Decision epochs (default: epoch 1 and 10% of ``max_epochs``).
-            max_epochs: Epochs of full training.
+            max_epochs: Epochs of full training. Rows with longer curves are cut to it
+                (:func:`~optuna_naap.data.truncate_curves`; exact for the NAAP recipe), so a
+                30-epoch study is judged against 30-epoch finals.
             use_reference: Whether the rows count as known results (their ``MaxAccuracy`` as
                 ``reference_values``; with their costs as ``pareto_references``).
             predictor_options: Keyword arguments of each :class:`~optuna_naap.NAAPPredictor`.
             **options: Other keyword arguments of :class:`NAAPPruner`.
         """
+        from optuna_naap._data import truncate_curves
+
         if decision_epochs is None:
             decision_epochs = default_decision_epochs(max_epochs)
+        have = max(int(str(c)[1:-8]) for c in frame.columns if str(c).endswith("Accuracy")
+                   and str(c)[0] == "e" and str(c)[1:-8].isdigit())  # fmt: skip
+        if max_epochs < have:
+            # A shorter budget: NAAP-440's runs cut to it (exact for the NAAP recipe), so that
+            # the references are finals of max_epochs epochs, the study's own scale.
+            frame = truncate_curves(frame, max_epochs)
         predictors = {
             int(e): NAAPPredictor(int(e), **dict(predictor_options or {})).fit(frame)
             for e in decision_epochs
@@ -580,13 +627,16 @@ class NAAPPruner(BasePruner):
         objectives = known.get(study._study_id)
         if objectives is None:
             objectives = known[study._study_id] = ParetoObjectives.of_study(study)
-        if self._rule is not None and self._rule.covers(trial):
+        mismatch = task_mismatch(trial, self._max_epochs) if self._rule is not None else None
+        if self._rule is not None and self._rule.covers(trial) and mismatch is None:
             return self._rule.decide(study, trial, bound, objectives)
         if bound is not None:
             return None
         decision = new_decision(int(latest_epoch(trial) or 0), trial=trial)
         decision["reason"] = (
-            "multi-objective: NAAPPruner judges schemes recorded with suggest_scheme and "
+            f"multi-objective: kept; {mismatch}"
+            if mismatch is not None
+            else "multi-objective: NAAPPruner judges schemes recorded with suggest_scheme and "
             "report_epoch, with NAAP-440 predictors (NAAPPruner.from_frame)"
             if self._rule is None
             else "multi-objective: no scheme and losses recorded (use suggest_scheme and "
@@ -601,12 +651,17 @@ class NAAPPruner(BasePruner):
         bound: dict[str, Any] | None,
         maximize: bool,
     ) -> dict[str, Any] | None:
-        if self._rule is not None and maximize and self._rule.covers(trial):
+        mismatch = task_mismatch(trial, self._max_epochs) if self._rule is not None else None
+        if self._rule is not None and maximize and self._rule.covers(trial) and mismatch is None:
             decision = self._rule.decide(study, trial, bound)
         elif self._learner is not None:
             decision = self._learner.decide(study, trial, bound)
+            if decision is not None and mismatch is not None:
+                decision["naap440"] = f"{mismatch}; judged by the study's own trials"
         else:
             decision = self._unjudged(study, trial, bound, maximize)
+            if decision is not None and mismatch is not None:
+                decision["reason"] = f"kept: {mismatch}"
         return decision
 
     def _unjudged(

@@ -19,6 +19,7 @@ __all__ = [
     "COSTS_ATTR",
     "CURVE_ATTR",
     "DECISION_ATTR",
+    "DATA_ATTR",
     "DEVICE_ATTR",
     "DUPLICATE_ATTR",
     "EXHAUSTED_ATTR",
@@ -59,6 +60,8 @@ FAILURE_ATTR = "naap:failure"
 RECIPE_ATTR = "naap:recipe"
 #: The device the objective trained on.
 DEVICE_ATTR = "naap:device"
+#: The images the objective trained on (``ImageData.name``: cifar10, fashion-mnist, ...).
+DATA_ATTR = "naap:data"
 #: NAAP-440's ModelId of an imported or replayed row.
 MODEL_ID_ATTR = "naap:model_id"
 #: Whether an imported row is in NAAP-440's test split.

@@ -202,7 +202,8 @@ def study_to_frame(
 
 def write_naap_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write the rows of ``frame`` to ``path`` in the NAAP-440 CSV layout (no ``Scheme``
-    column), all at once or not at all."""
+    column), all at once or not at all, with the published file's CRLF line endings (the
+    published NAAP-440 files round-trip byte for byte)."""
     path = Path(path)
     columns = [c for c in frame.columns if c != "Scheme"]
     curve = [c for c in columns if c[0] == "e" and c.endswith(CURVE_METRICS)]
@@ -210,7 +211,7 @@ def write_naap_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
         raise NAAPDataError("nothing to write: rows without curves or values")
     tmp = path.with_name(path.name + ".part")
     try:
-        frame.loc[:, columns].to_csv(tmp, index=False)
+        frame.loc[:, columns].to_csv(tmp, index=False, lineterminator="\r\n")
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)  # a failed write (disk full, ...) leaves nothing behind

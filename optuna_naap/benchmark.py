@@ -18,7 +18,7 @@ Example:
         from optuna_naap import load_naap440
         from optuna_naap.benchmark import run_benchmark, summarize
 
-        frame = load_naap440("naap440v2.csv")
+        frame = load_naap440()
         results = run_benchmark(
             frame, pruners=["nop", "median", "naap"], samplers=["random"], seeds=[0]
         )

@@ -494,7 +494,8 @@ def run_suite(
 ) -> tuple[list[SuiteResult], list[str]]:
     """Run every (objective, pruner, seed) of ``objectives``, ``pruners`` (names; default all)
     and ``seeds``, ``n_trials`` trials each (``progress``: a rich progress bar); return the
-    results and notes on skipped objectives.
+    results and notes on skipped objectives. ``nop`` (no pruning) always runs: it is the
+    reference of every shortfall.
 
     Raises:
         ValueError: for an unknown objective or pruner name.
@@ -509,6 +510,9 @@ def run_suite(
         if name not in known:
             raise ValueError(f"unknown pruner {name!r}; choose among {', '.join(known)}")
     notes = []
+    if "nop" not in names:
+        names.insert(0, "nop")
+        notes.append("nop: run as the reference of the shortfall column (no pruning)")
     runnable = []
     for name in chosen:
         missing = OBJECTIVES[name].missing()

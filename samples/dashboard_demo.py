@@ -20,7 +20,7 @@ from optuna_naap.integrations.dashboard import refresh, serve
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--naap440", help="NAAP-440 CSV (default: download once)")
+    parser.add_argument("--naap440", help="a NAAP-440 CSV (default: the packaged copy)")
     parser.add_argument("--db", default="dashboard-demo.db")
     parser.add_argument("--serve", action="store_true", help="start optuna-dashboard afterwards")
     parser.add_argument("--port", type=int, default=8080)

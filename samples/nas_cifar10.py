@@ -27,7 +27,7 @@ from optuna_naap.record import SCHEME_ATTR
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--naap440", help="NAAP-440 CSV (default: download once)")
+    parser.add_argument("--naap440", help="a NAAP-440 CSV (default: the packaged copy)")
     parser.add_argument("--data-root", default="data")
     parser.add_argument("--download", action="store_true")
     parser.add_argument("--synthetic", action="store_true", help="synthetic images, no CIFAR-10")

@@ -20,7 +20,7 @@ from optuna_naap.benchmark import FitContext, replay_study
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--naap440", help="NAAP-440 CSV (default: download once)")
+    parser.add_argument("--naap440", help="a NAAP-440 CSV (default: the packaged copy)")
     parser.add_argument("--fast", action="store_true", help="small predictors, 10 epochs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -16,7 +16,7 @@ from optuna_naap.benchmark import run_benchmark, summarize
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--naap440", help="NAAP-440 CSV (default: download once)")
+    parser.add_argument("--naap440", help="a NAAP-440 CSV (default: the packaged copy)")
     parser.add_argument("--fast", action="store_true", help="3 pruners, 1 seed, 10 epochs")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

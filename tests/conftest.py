@@ -1,4 +1,4 @@
-"""Shared fixtures: the NAAP-440 reference data, found beside the repository."""
+"""Shared fixtures: the NAAP-440 reference data (from the package), servers."""
 
 from __future__ import annotations
 
@@ -16,20 +16,16 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _data_dir() -> Path:
-    override = os.environ.get("OPTUNA_NAAP_DATA")
-    return Path(override) if override else REPO_ROOT.parent / "shared" / "data" / "naap440"
-
-
 @pytest.fixture(scope="session")
-def naap440_dir() -> Path:
-    path = _data_dir()
-    if not (path / "naap440v2.csv").is_file():
-        pytest.fail(
-            f"NAAP-440 reference data not found at {path}: put naap440.csv, naap440v2.csv and "
-            "generated_schemes.json there, or set OPTUNA_NAAP_DATA to their folder"
-        )
-    return path
+def naap440_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The published NAAP-440 files, written from the copy the package ships (each checked
+    against its published SHA-256 on the way): the tests need nothing beside the repository."""
+    from optuna_naap.data import packaged_naap440_bytes
+
+    folder = tmp_path_factory.mktemp("naap440")
+    for name in ("naap440.csv", "naap440v2.csv", "generated_schemes.json", "paper_results.csv"):
+        (folder / name).write_bytes(packaged_naap440_bytes(name))
+    return folder
 
 
 @pytest.fixture(scope="session")

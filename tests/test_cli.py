@@ -159,3 +159,49 @@ def test_argument_errors_are_one_line() -> None:
     assert result.returncode == 2
     assert "expected comma-separated integers" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    """One name per concept, each option explained, choices listed."""
+    import argparse
+
+    from optuna_naap.cli import _parser
+
+    parser = _parser()
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if not action.help:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert not missing, "options without help: " + ", ".join(missing)
+    # Trials are counted by --n-trials in every command (Optuna's own n_trials).
+    visible = [
+        (name, s)
+        for name, command in sub.choices.items()
+        for a in command._actions
+        if a.help != argparse.SUPPRESS
+        for s in a.option_strings
+    ]
+    assert not [c for c, s in visible if s == "--trials"]
+
+
+def test_benchmark_help_lists_the_pruner_names() -> None:
+    from optuna_naap.benchmark import builtin_pruners
+    from optuna_naap.cli.benchmark import PARETO_PRUNERS, REPLAY_PRUNERS, SUITE_PRUNERS
+    from optuna_naap.objective_suite import suite_pruners
+
+    assert list(REPLAY_PRUNERS) == list(builtin_pruners())
+    assert list(PARETO_PRUNERS) == list(builtin_pruners(multi_objective=True))
+    assert list(SUITE_PRUNERS) == list(suite_pruners())
+
+
+def test_benchmark_options_mean_one_thing(capsys: pytest.CaptureFixture[str]) -> None:
+    from optuna_naap.cli import main
+
+    assert main(["benchmark", "--n-trials", "5"]) == 2
+    assert "--n-trials sets --suite objectives' trials" in capsys.readouterr().err
+    assert main(["benchmark", "--only", "sgd-digits"]) == 2
+    assert "--only picks objectives of --suite objectives" in capsys.readouterr().err

@@ -64,11 +64,14 @@ def test_every_optuna_pruner_is_compared() -> None:
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["benchmark", "--suite", "objectives", "--objectives", "noisy-minimize"]
-    args += ["--pruners", "median,naap", "--seeds", "1", "--trials", "10"]
+    args = ["benchmark", "--suite", "objectives", "--only", "noisy-minimize"]
+    args += ["--pruners", "median,naap", "--seeds", "1", "--n-trials", "10"]
     assert main([*args, "--format", "json", "--out", str(tmp_path / "out")]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert [row["pruner"] for row in document["summary"]] == ["median", "naap"]
+    # No pruning always runs: the reference of the shortfall, never a nan.
+    assert [row["pruner"] for row in document["summary"]] == ["nop", "median", "naap"]
+    assert all(math.isfinite(row["shortfall"]) for row in document["summary"])
+    assert all(math.isfinite(row["worst"]) for row in document["totals"])
     assert (tmp_path / "out" / "suite.json").exists() and (tmp_path / "out" / "suite.png").exists()
     assert main(args) == 0
     out = capsys.readouterr().out

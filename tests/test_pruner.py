@@ -340,3 +340,93 @@ def test_decides_at_a_decision_epoch_that_should_prune_skipped(
     assert answers == {4: False, 8: False, 12: True, 16: True}
     decision = study._storage.get_trial(trial._trial_id).user_attrs[DECISION_ATTR]
     assert decision["epoch"] == 9 and decision["verdict"] == "pruned"
+
+
+# -- the task: NAAP-440's rule only on NAAP-440's task ------------------------------------------
+
+
+def _task_objective(
+    rows: pd.DataFrame, epochs: int, data: str | None, recipe: dict[str, Any] | None
+) -> Any:
+    """Replays the first ``epochs`` epochs of NAAP-440 rows, recording the task as
+    CIFAR10Objective does (``naap:data``, ``naap:recipe``; None: not recorded)."""
+
+    def objective(trial: optuna.trial.Trial) -> float:
+        row = rows.iloc[trial.number % len(rows)]
+        record_scheme(trial, json.loads(row["Scheme"]))
+        if data is not None:
+            trial.set_user_attr("naap:data", data)
+        if recipe is not None:
+            trial.set_user_attr("naap:recipe", recipe)
+        for epoch in range(1, epochs + 1):
+            report_epoch(
+                trial,
+                epoch,
+                accuracy=float(row[f"e{epoch}Accuracy"]),
+                loss_mean=float(row[f"e{epoch}LossMean"]),
+                loss_median=float(row[f"e{epoch}LossMedian"]),
+            )
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return max(float(row[f"e{e}Accuracy"]) for e in range(1, epochs + 1))
+
+    return objective
+
+
+@pytest.mark.parametrize(
+    ("data", "recipe", "said"),
+    [
+        ("synthetic", None, "data synthetic"),
+        ("fashion-mnist", None, "data fashion-mnist"),
+        ("cifar10", {"epochs": 12}, "12 epochs, not the predictors' 90"),
+        ("cifar10", {"epochs": 90, "lr": 0.05}, "recipe lr=0.05"),
+    ],
+)
+def test_another_task_is_never_judged_on_naap440s_scale(
+    frame: pd.DataFrame, predictor: NAAPPredictor, data: str, recipe: Any, said: str
+) -> None:
+    from optuna_naap import Recipe
+
+    full = {**Recipe().to_json(), **(recipe or {})}
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    pruner = NAAPPruner(predictor, reference_values=references)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    # Low early curves (the 10 worst of the test rows): NAAP-440's rule would prune them all.
+    rows = frame[frame.IsTest == 1].nsmallest(10, "e9Accuracy")
+    study.optimize(_task_objective(rows, 12, data, full), n_trials=10)
+    for trial in study.trials:
+        decision = trial.user_attrs.get(DECISION_ATTR)
+        assert decision is None or decision["predictor"] != "naap440"
+        if decision is not None:
+            assert said in decision["naap440"] and "not applied" in decision["naap440"]
+    # The learner's MedianPruner floor still works on the study's own trials (not NAAP-440's).
+    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) >= 5
+    # The same rows, on NAAP-440's own task, are pruned by its rule.
+    same = optuna.create_study(direction="maximize", pruner=pruner)
+    same.optimize(_task_objective(rows, 12, "cifar10", Recipe().to_json()), n_trials=10)
+    assert all(t.user_attrs[DECISION_ATTR]["predictor"] == "naap440" for t in same.trials)
+    assert all(t.state == optuna.trial.TrialState.PRUNED for t in same.trials)
+
+
+def test_from_frame_cuts_naap440_to_a_shorter_budget(frame: pd.DataFrame) -> None:
+    """A 30-epoch study on NAAP-440's task: the references are 30-epoch finals (exact: the NAAP
+    recipe's learning rate restarts every 3 epochs whatever the budget)."""
+    from optuna_naap import Recipe
+    from optuna_naap.data import truncate_curves
+
+    train = frame[frame.IsTest == 0]
+    pruner = NAAPPruner.from_frame(train, max_epochs=30, predictor_options=FAST)
+    assert pruner.decision_epochs == [1, 3]
+    cut = truncate_curves(train, 30)
+    assert "e31Accuracy" not in cut.columns and "e30Accuracy" in cut.columns
+    assert (cut.MaxAccuracy == train[[f"e{e}Accuracy" for e in range(1, 31)]].max(axis=1)).all()
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    rows = frame[frame.IsTest == 1]
+    study.optimize(_task_objective(rows, 30, "cifar10", Recipe(epochs=30).to_json()), n_trials=20)
+    threshold = sorted(cut.MaxAccuracy, reverse=True)[19]
+    first = study.trials[0].user_attrs[DECISION_ATTR]
+    assert first["predictor"] == "naap440"
+    assert first["threshold"] == pytest.approx(threshold)  # the top-20 of 30-epoch finals
+    assert threshold < sorted(train.MaxAccuracy, reverse=True)[19]
+    with pytest.raises(ValueError, match="epochs must be an integer between 1 and 90"):
+        truncate_curves(train, 91)

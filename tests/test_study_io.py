@@ -115,7 +115,13 @@ def test_cli_import_and_export_round_trip(naap440_dir: Path, tmp_path: Path) -> 
     assert main(["import", str(csv), "--storage", url, "--study-name", "naap440"]) == 0
     out = tmp_path / "out.csv"
     assert main(["export", "--storage", url, "--study-name", "naap440", str(out)]) == 0
-    assert out.read_text() == csv.read_text()  # the published file (its CRLF read as LF)
+    assert out.read_bytes() == csv.read_bytes()  # the published file, byte for byte (CRLF)
+    v1 = tmp_path / "v1.csv"
+    assert (
+        main(["export", "--storage", url, "--study-name", "naap440", "--version", "1", str(v1)])
+        == 0
+    )
+    assert v1.read_bytes() == (naap440_dir / "naap440.csv").read_bytes()
 
 
 @pytest.mark.parametrize(

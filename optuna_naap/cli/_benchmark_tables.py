@@ -73,7 +73,8 @@ def objectives_tables(
     out = out_dir(args.out)
     console = Console(width=max(Console().width, 110))
     table = Table(
-        title=f"Pruners on real objectives: {args.trials} TPE trials, {args.seeds} seed(s); "
+        title=f"Pruners on real objectives: {args.n_trials or 50} TPE trials, "
+        f"{args.seeds} seed(s); "
         "seed means; shortfall = best value's loss against no pruning"
     )
     columns = ("objective", "pruner", "steps", "best", "shortfall", "wall s", "pruner s", "pruned")

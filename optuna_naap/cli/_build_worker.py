@@ -15,29 +15,12 @@ from optuna.trial import TrialState
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import QUEUED_ATTR, SCHEME_ATTR
 from optuna_naap._space import SchemeSpace
+from optuna_naap.cli._common import DataSpec
 from optuna_naap.cli._interrupt import interrupt_outside_storage
 from optuna_naap.cli._recovery import gone, heartbeat_storage, this_worker, tracked
 from optuna_naap.cli._study_kind import check_kind, set_kind
 
 __all__ = ["DataSpec", "BuildCounts", "build_counts", "open_build_study", "run_build_worker"]
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """How a worker gets its images (workers load them themselves: arrays do not travel)."""
-
-    kind: str = "cifar10"
-    root: str = "data"
-    download: bool = False
-    n_train: int = 2560
-    n_test: int = 512
-
-    def load(self) -> Any:
-        from optuna_naap._images import load_cifar10, synthetic_images
-
-        if self.kind == "synthetic":
-            return synthetic_images(self.n_train, self.n_test)
-        return load_cifar10(self.root, download=self.download)
 
 
 def open_build_study(

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "CommandError",
+    "DataSpec",
+    "data_spec",
     "add_data",
     "add_device",
     "add_epochs",
     "add_heartbeat",
     "add_naap440",
     "add_storage",
+    "data_root",
     "int_list",
     "names",
     "one_line",
@@ -74,17 +78,105 @@ def add_storage(
 
 
 def add_naap440(parser: Any, help: str) -> None:
-    """``--naap440 PATH``: the NAAP-440 CSV (else the cached, checksum-pinned download)."""
+    """``--naap440 PATH``: a NAAP-440 CSV (else the published file shipped in the package)."""
     parser.add_argument("--naap440", metavar="PATH", help=help)
 
 
 def add_data(parser: argparse.ArgumentParser, *, download_help: str) -> None:
     """``--data``, ``--data-root`` and ``--download``: where the training images come from."""
-    parser.add_argument("--data", choices=("cifar10", "synthetic"), default="cifar10")
     parser.add_argument(
-        "--data-root", metavar="DIR", default="data", help="CIFAR-10 folder (default: data)"
+        "--data",
+        choices=DATA_KINDS,
+        default="cifar10",
+        help="training images: cifar10 (torchvision's folder), fashion-mnist (Debian's "
+        "dataset-fashion-mnist, offline) or synthetic (a small stand-in); default cifar10",
+    )
+    parser.add_argument(
+        "--data-root",
+        metavar="DIR",
+        help="the images' folder (default: data for cifar10, "
+        "/usr/share/datasets/fashion-mnist for fashion-mnist)",
     )
     parser.add_argument("--download", action="store_true", help=download_help)
+    parser.add_argument(
+        "--train-images",
+        type=positive_int,
+        metavar="N",
+        help="fashion-mnist: train on a class-balanced, seeded subset of N images (default all)",
+    )
+    parser.add_argument(
+        "--test-images",
+        type=positive_int,
+        metavar="N",
+        help="fashion-mnist: evaluate on a class-balanced, seeded subset of N images "
+        "(default all 10000)",
+    )
+
+
+#: The ``--data`` choices.
+DATA_KINDS = ("cifar10", "fashion-mnist", "synthetic")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How a worker gets its images (workers load them themselves: arrays do not travel)."""
+
+    kind: str = "cifar10"
+    root: str | None = "data"
+    download: bool = False
+    n_train: int = 2560
+    n_test: int = 512
+    #: Fashion-MNIST: class-balanced seeded subsets of the images (None: all).
+    train_images: int | None = None
+    test_images: int | None = None
+    subset_seed: int = 0
+
+    def load(self) -> Any:
+        """The images (:class:`~optuna_naap.ImageData`)."""
+        from optuna_naap._images import load_cifar10, load_fashion_mnist, synthetic_images
+
+        if self.kind == "synthetic":
+            return synthetic_images(self.n_train, self.n_test)
+        if self.kind == "fashion-mnist":
+            return load_fashion_mnist(
+                self.root,
+                n_train=self.train_images,
+                n_test=self.test_images,
+                seed=self.subset_seed,
+            )
+        return load_cifar10(self.root or "data", download=self.download)
+
+
+def data_spec(args: argparse.Namespace) -> DataSpec:
+    """The images ``--data`` and its options name; subsets only for fashion-mnist."""
+    if args.data != "fashion-mnist" and (args.train_images or args.test_images):
+        raise CommandError(
+            f"--train-images and --test-images take subsets of fashion-mnist, not of {args.data}"
+        )
+    if args.download and args.data != "cifar10":
+        raise CommandError(f"--download fetches CIFAR-10; {args.data} is not downloaded")
+    for name in ("train_images", "test_images"):
+        value = getattr(args, name)
+        most = 60_000 if name == "train_images" else 10_000
+        if value is not None and (value % 10 or value > most):
+            raise CommandError(
+                f"--{name.replace('_', '-')} takes a multiple of 10 up to {most} (ten classes, "
+                f"balanced), but got {value}"
+            )
+    return DataSpec(
+        args.data,
+        data_root(args),
+        args.download,
+        train_images=args.train_images,
+        test_images=args.test_images,
+    )
+
+
+def data_root(args: argparse.Namespace) -> str | None:
+    """``--data-root``, or the data kind's default folder (None: the loader's own)."""
+    if args.data_root:
+        return str(args.data_root)
+    return "data" if args.data == "cifar10" else None
 
 
 def add_device(parser: argparse.ArgumentParser) -> None:

@@ -143,14 +143,24 @@ def make_pruner(
 
     if name != "naap":
         return pruner_for_recipe(name, max_epochs=epochs)
-    if args.predictor:
-        return pruner_for_recipe(
-            name, max_epochs=epochs, predictor=NAAPPredictor.load(args.predictor)
+    predictor = NAAPPredictor.load(args.predictor) if args.predictor else None  # checked first
+    if args.data != "cifar10":
+        from optuna_naap._pruner import NAAPPruner
+
+        # NAAP-440's finals are CIFAR-10's: on other data they would prune on the wrong scale.
+        console.print(
+            f"study's task differs from NAAP-440's (data {args.data}, {epochs} epochs): "
+            "NAAP-440's rule is not applied; NAAPPruner learns from this study's own trials "
+            "(MedianPruner's rule until it has)"
         )
+        return NAAPPruner()
+    if predictor is not None:
+        return pruner_for_recipe(name, max_epochs=epochs, predictor=predictor)
     frame = rows()
     decision_epochs = default_decision_epochs(epochs)
+    cut = f", their curves cut to {epochs} epochs (exact: the same recipe)" if epochs < 90 else ""
     console.print(
-        f"fitting NAAPPredictors for epochs {decision_epochs} on {len(frame)} NAAP-440 rows"
+        f"fitting NAAPPredictors for epochs {decision_epochs} on {len(frame)} NAAP-440 rows{cut}"
     )
     return pruner_for_recipe(name, max_epochs=epochs, rows=frame)
 

@@ -26,6 +26,18 @@ DESCRIPTION = (
 )
 
 
+#: The pruner names of each benchmark (a test checks them against the benchmark modules).
+REPLAY_PRUNERS = (
+    "nop", "median", "percentile75", "successive-halving", "hyperband", "wilcoxon",
+    "patient-median", "top10-after-1", "naap", "naap-at-10%", "naap-cautious", "naap-top10",
+)  # fmt: skip
+PARETO_PRUNERS = ("nop", "median-accuracy", "NAAPPruner", "NAAPPruner-lean")
+SUITE_PRUNERS = (
+    "nop", "median", "percentile25", "percentile75", "successive-halving", "hyperband",
+    "wilcoxon", "patient-median", "naap",
+)  # fmt: skip
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--suite",
@@ -38,22 +50,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAMES",
         help="--suite naap440: the study's objectives, e.g. accuracy,macs or accuracy,params "
         "(a multi-objective replay: Pareto-front recall and hypervolume regret; default "
-        "accuracy); --suite objectives: the objectives to run (default: all)",
+        "accuracy), as search's --objectives",
     )
     parser.add_argument(
-        "--trials",
+        "--only",
+        metavar="NAMES",
+        help="--suite objectives: run only these objectives (default: all of "
+        "sgd-digits,mlp-digits,torch-digits,lightgbm-breast,xgboost-breast,catboost-breast,"
+        "noisy-minimize)",
+    )
+    parser.add_argument(
+        "--n-trials",
         type=positive_int,
-        default=50,
         metavar="N",
-        help="--suite objectives: trials per study (default 50)",
+        help="--suite objectives: trials per study (default 50; the naap440 replay runs every "
+        "row of a fold)",
+    )
+    parser.add_argument(  # the old spelling, kept for a release
+        "--trials", type=positive_int, dest="n_trials", help=argparse.SUPPRESS
     )
     parser.add_argument(
         "--naap440",
         metavar="PATH",
-        help="NAAP-440 CSV (v2); default: the cached copy, downloaded once with a pinned checksum",
+        help="a NAAP-440 CSV (v2); default: the published file shipped in the package",
     )
     parser.add_argument(
-        "--pruners", metavar="NAMES", help="comma-separated pruner names (default: all)"
+        "--pruners",
+        metavar="NAMES",
+        help=f"comma-separated pruner names (default: all). naap440: {', '.join(REPLAY_PRUNERS)} "
+        f"(with --objectives: {', '.join(PARETO_PRUNERS)}); objectives: "
+        f"{', '.join(SUITE_PRUNERS)}".replace("%", "%%"),
     )
     parser.add_argument(
         "--samplers",
@@ -77,14 +103,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="small predictors (for smoke runs; the figures in the docs use the defaults)",
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="how results are printed: table (default) or json",
+    )
     parser.add_argument(
         "--out", metavar="DIR", help="also write benchmark.json and pareto.png here"
     )
 
 
 def take_action(args: argparse.Namespace) -> int:
-    return _objectives(args) if args.suite == "objectives" else _naap440(args)
+    if args.suite == "objectives":
+        if args.objectives and not args.only:  # the old meaning of --objectives there
+            print(
+                "optuna-naap benchmark: --objectives names the replay's objectives; "
+                "--suite objectives takes --only (read as --only this time)",
+                file=sys.stderr,
+            )
+            args.only, args.objectives = args.objectives, None
+        return _objectives(args)
+    if args.only:
+        raise CommandError("--only picks objectives of --suite objectives, not of the replay")
+    if args.n_trials is not None:
+        raise CommandError(
+            "--n-trials sets --suite objectives' trials; the naap440 replay runs every row "
+            "of each fold (--folds, --seeds)"
+        )
+    return _naap440(args)
 
 
 def _naap440(args: argparse.Namespace) -> int:
@@ -193,15 +240,15 @@ def _objectives(args: argparse.Namespace) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are counted instead
     results, notes = run_suite(
-        objectives=names(args.objectives),
+        objectives=names(args.only),
         pruners=names(args.pruners),
         seeds=list(range(args.seeds)),
-        n_trials=args.trials,
+        n_trials=args.n_trials or 50,
         progress=args.format == "table",
     )
     summary = summarize_suite(results)
     document = {
-        "protocol": {"suite": "objectives", "seeds": args.seeds, "trials": args.trials},
+        "protocol": {"suite": "objectives", "seeds": args.seeds, "trials": args.n_trials or 50},
         "notes": notes,
         "summary": summary,
         "totals": totals(summary),

@@ -14,6 +14,7 @@ from optuna_naap.cli._common import (
     add_device,
     add_epochs,
     add_heartbeat,
+    data_spec,
     positive_int,
     root_cause,
 )
@@ -39,10 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--storage",
         metavar="URL",
-        default="sqlite:///naap-dataset.db",
-        help="RDB URL (default: sqlite:///naap-dataset.db; PostgreSQL/MySQL for several workers)",
+        default="sqlite:///optuna-naap.db",
+        help="RDB URL (default: sqlite:///optuna-naap.db, as search; PostgreSQL/MySQL for "
+        "several workers)",
     )
-    parser.add_argument("--study-name", metavar="NAME", default="naap-dataset")
+    parser.add_argument(
+        "--study-name",
+        metavar="NAME",
+        default="naap-dataset",
+        help="the build study's name (default: naap-dataset); the same name resumes it",
+    )
     parser.add_argument(
         "--workers", type=positive_int, default=1, metavar="N", help="local worker processes"
     )
@@ -60,7 +67,7 @@ def take_action(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from optuna_naap._recipe import Recipe
-    from optuna_naap.cli._build_worker import DataSpec, open_build_study
+    from optuna_naap.cli._build_worker import open_build_study
     from optuna_naap.cli._recovery import recover_trials
 
     if args.workers > 1 and args.storage.startswith("sqlite"):
@@ -74,8 +81,8 @@ def take_action(args: argparse.Namespace) -> int:
         from optuna_naap._objective import resolve_device
 
         resolve_device(args.device)  # a device this machine lacks: one line, before any study
-    data = DataSpec(args.data, args.data_root, args.download)
-    if args.data == "cifar10" and not args.download:
+    data = data_spec(args)
+    if not args.download:
         data.load()  # a missing dataset is one line here, not one per worker
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:

@@ -15,9 +15,18 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", metavar="URL", default="sqlite:///optuna-naap.db")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=port_number, default=8080)
+    parser.add_argument(
+        "--storage",
+        metavar="URL",
+        default="sqlite:///optuna-naap.db",
+        help="the storage to serve (default: sqlite:///optuna-naap.db, search's default)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=port_number, default=8080, help="port to serve on (default: 8080)"
+    )
 
 
 def port_number(text: str) -> int:

@@ -28,8 +28,7 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_naap440(
         parser,
-        "NAAP-440 CSV (v1 or v2); default: "
-        "the cached copy, downloaded once with a pinned checksum",
+        "NAAP-440 CSV (v1 or v2); default: the published file shipped in the package",
     )
     parser.add_argument(
         "--epochs",
@@ -45,7 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="seeds per model, the median run is reported (default 5)",
     )
-    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="how results are printed: table (default), json or csv",
+    )
     parser.add_argument(
         "--out", metavar="DIR", help="also write results.csv and predicted-vs-true plots here"
     )

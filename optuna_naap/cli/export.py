@@ -12,10 +12,20 @@ DESCRIPTION = "One row per COMPLETE trial with a recorded scheme, in the NAAP-44
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_storage(parser, None)
-    parser.add_argument("--study-name", metavar="NAME", required=True)
-    parser.add_argument("out", metavar="OUT.csv")
-    parser.add_argument("--version", type=int, choices=(1, 2), default=2)
+    add_storage(
+        parser, None, help="the storage URL holding the study (sqlite:///..., postgresql://...)"
+    )
+    parser.add_argument("--study-name", metavar="NAME", required=True, help="the study to export")
+    parser.add_argument(
+        "out", metavar="OUT.csv", help="the CSV to write (replaced whole, or left as it was)"
+    )
+    parser.add_argument(
+        "--version",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="CSV layout: 2 (default, with NumSkipConnections and NumPartialRFLayers) or 1",
+    )
     parser.add_argument(
         "--epochs", type=positive_int, metavar="N", help="epochs per row (default: all)"
     )

@@ -18,9 +18,13 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("csv", metavar="CSV")
-    add_storage(parser, None)
-    parser.add_argument("--study-name", metavar="NAME", required=True)
+    parser.add_argument("csv", metavar="CSV", help="a CSV in the NAAP-440 layout (v1 or v2)")
+    add_storage(
+        parser, None, help="the storage URL to import into (sqlite:///..., postgresql://...)"
+    )
+    parser.add_argument(
+        "--study-name", metavar="NAME", required=True, help="the name of the new study"
+    )
     parser.add_argument(
         "--replace",
         action="store_true",

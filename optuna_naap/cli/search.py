@@ -13,6 +13,7 @@ from optuna_naap.cli._common import (
     add_device,
     add_epochs,
     add_heartbeat,
+    data_spec,
     open_storage,
     positive_int,
 )
@@ -48,7 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="sqlite:///optuna-naap.db",
         help="Optuna storage URL (default: sqlite:///optuna-naap.db in this folder)",
     )
-    parser.add_argument("--study-name", metavar="NAME", default="naap-search")
+    parser.add_argument(
+        "--study-name",
+        metavar="NAME",
+        default="naap-search",
+        help="the study's name in the storage (default: naap-search); the same name resumes it",
+    )
     parser.add_argument(
         "--n-trials", type=positive_int, metavar="N", help="trials to run (default: 20)"
     )
@@ -60,7 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--naap440", metavar="PATH", help="NAAP-440 CSV to fit the pruner's predictors on"
+        "--naap440",
+        metavar="PATH",
+        help="a NAAP-440 CSV for the pruner's predictors (default: the packaged copy)",
     )
     source.add_argument(
         "--predictor", metavar="FILE", help="a saved NAAPPredictor (its epochs: the decision)"
@@ -108,7 +116,6 @@ def take_action(args: argparse.Namespace) -> int:
     import optuna
     from rich.console import Console
 
-    from optuna_naap._images import load_cifar10, synthetic_images
     from optuna_naap._objective import CIFAR10Objective, resolve_device
     from optuna_naap._recipe import Recipe
     from optuna_naap._space import SchemeSpace
@@ -123,12 +130,11 @@ def take_action(args: argparse.Namespace) -> int:
     # everything else checked out (no empty database left behind by a bad option).
     storage = None if _new_sqlite_file(args.storage) else _open(args)
     settings = {"space": SchemeSpace().to_json(), "recipe": recipe.to_json(), "data": args.data}
+    if args.train_images or args.test_images:
+        settings["data_subset"] = [args.train_images, args.test_images]
     existing = None if storage is None else find_study(storage, args, objectives, settings)
-    data = (
-        synthetic_images()
-        if args.data == "synthetic"
-        else load_cifar10(args.data_root, download=args.download)
-    )
+    spec = data_spec(args)
+    data = spec.load()
     rows = NAAPRows(args.naap440)
     pruner_name = args.pruner or (
         "naap" if args.data == "cifar10" else "median" if objectives is None else "none"
