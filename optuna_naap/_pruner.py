@@ -461,7 +461,12 @@ class NAAPPruner(BasePruner):
             n_startup_trials=n_startup_trials,
             confidence=confidence,
         )
-        if not isinstance(uncertainty, (int, float)) or not uncertainty >= 0:
+        if (
+            isinstance(uncertainty, bool)
+            or not isinstance(uncertainty, (int, float))
+            or not math.isfinite(uncertainty)
+            or not uncertainty >= 0
+        ):
             raise ValueError(f"uncertainty must be >= 0, but got {uncertainty=}")
         if not isinstance(learn, (bool, StudyLearner)):
             raise ValueError(

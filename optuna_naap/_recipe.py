@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,6 +65,18 @@ class Recipe:
     compile: bool = False
 
     def __post_init__(self) -> None:
+        import numbers
+
+        # numpy and pandas scalars (schemes and settings often come from a DataFrame) are
+        # taken as the Python numbers they stand for, so the recipe's JSON is the same.
+        for name in ("epochs", "batch_size", "restart_every", "eval_batch_size", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+                object.__setattr__(self, name, int(value))
+        for name in ("lr", "momentum", "weight_decay", "lr_gamma"):
+            value = getattr(self, name)
+            if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
+                object.__setattr__(self, name, float(value))
         for name in ("epochs", "batch_size", "restart_every", "eval_batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -77,7 +90,12 @@ class Recipe:
             ("lr_gamma", 0.0, None),
         ):
             value = getattr(self, name)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+            ok = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and value >= 0
+            )
             if ok and low is not None:
                 ok = value > low
             if ok and high is not None:

@@ -197,8 +197,7 @@ def test_packaged_naap440_ships_in_the_wheel(tmp_path: Path) -> None:
 
     root = Path(__file__).resolve().parent.parent
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(root)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)],
         check=True,
     )  # fmt: skip
     (wheel,) = tmp_path.glob("optuna_naap-*.whl")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 from typing import Any
@@ -242,9 +243,18 @@ def test_recipe() -> None:
         ({"lr": 0.0}, "lr must be > 0"),
         ({"momentum": 1.0}, "momentum must be in"),
         ({"bf16": "yes"}, "bf16 must be true or false"),
+        ({"lr": float("inf")}, "lr must be > 0, but got lr=inf"),
+        ({"weight_decay": float("nan")}, "weight_decay must be >= 0"),
+        ({"epochs": True}, "epochs must be a positive integer"),
+        ({"epochs": 12.0}, "epochs must be a positive integer"),
     ):
         with pytest.raises(ValueError, match=message):
             Recipe(**kwargs)
+    # numpy scalars (settings read from a DataFrame) are the numbers they stand for.
+    from_numpy = Recipe(epochs=np.int64(12), lr=np.float32(0.1), seed=np.int32(3))
+    assert from_numpy == Recipe(epochs=12, lr=float(np.float32(0.1)), seed=3)
+    assert type(from_numpy.epochs) is int and type(from_numpy.lr) is float
+    assert json.dumps(from_numpy.to_json())  # JSON-ready, as the trial's naap:recipe
 
 
 def test_device() -> None:

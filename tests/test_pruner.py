@@ -276,6 +276,8 @@ def test_from_frame_with_two_decision_epochs(frame: pd.DataFrame) -> None:
         ({"max_epochs": 0}, "max_epochs=0"),
         ({"top_k": 0}, "top_k=0"),
         ({"uncertainty": -1.0}, "uncertainty=-1.0"),
+        ({"uncertainty": float("inf")}, "uncertainty=inf"),
+        ({"uncertainty": True}, "uncertainty=True"),
         ({"confidence": 1.5}, "confidence=1.5"),
         ({"top_fraction": 1.0}, "top_fraction=1.0"),
         ({"n_startup_trials": -1}, "n_startup_trials=-1"),
