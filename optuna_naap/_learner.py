@@ -263,7 +263,21 @@ class StudyLearner:
     ) -> dict[str, Any] | None:
         """Judge ``trial`` of ``study`` at its last step, given ``bound``, the decision
         already recorded on it (or ``None``); return a decision to record, or ``None`` when
-        there is nothing new to say (kept)."""
+        there is nothing new to say (kept).
+
+        The record counts steps, not epochs: ``step`` (``epoch`` holds the same number, the
+        key older readers use) and ``unit: "step"``."""
+        decision = self._decide(study, trial, bound)
+        if decision is not None:
+            decision.update(step=decision["epoch"], unit="step")
+        return decision
+
+    def _decide(
+        self,
+        study: optuna.study.Study,
+        trial: optuna.trial.FrozenTrial,
+        bound: dict[str, Any] | None,
+    ) -> dict[str, Any] | None:
         step = trial.last_step
         if step is None:
             return None
@@ -311,7 +325,9 @@ class StudyLearner:
         finals = np.array([t.values[0] for t in done if t.values], dtype="float64")
         finals = np.sort(sign * finals[np.isfinite(finals)])[::-1]
         decision.update(
-            predictor=f"study ({model.n_train_trials_} trials)",
+            # The model is refit now and then (x1.25 completed trials): it may have been fit on
+            # fewer trials than the finals known now.
+            predictor=f"study (fit on {model.n_train_trials_} completed trials)",
             predicted=predicted,
             std=float(spread[0]),
             margin=margin,

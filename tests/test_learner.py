@@ -294,3 +294,27 @@ def test_invalid_learner_arguments(options: dict[str, object], message: str) -> 
 def test_learn_must_be_a_learner() -> None:
     with pytest.raises(ValueError, match="learn must be True, False or a StudyLearner"):
         NAAPPruner(learn="yes")  # type: ignore[arg-type]
+
+
+def test_records_count_steps_and_say_what_the_model_was_fit_on() -> None:
+    """A generic trial's record says "step", and its predictor how many trials it was fit on
+    (beside known_finals, which counts every final known now)."""
+
+    def objective(trial: optuna.trial.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        for step in range(20):
+            trial.report(x * (step + 1) / 20, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return x
+
+    study = optuna.create_study(
+        direction="maximize",
+        pruner=NAAPPruner(learn=StudyLearner(time_share=None)),  # refits by count, not time
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+    study.optimize(objective, n_trials=40)
+    records = [t.user_attrs[DECISION_ATTR] for t in study.trials if DECISION_ATTR in t.user_attrs]
+    assert records and all(r["unit"] == "step" and r["step"] == r["epoch"] for r in records)
+    learnt = [r for r in records if str(r["predictor"]).startswith("study (fit on ")]
+    assert learnt and all("completed trials)" in r["predictor"] for r in learnt)
