@@ -58,6 +58,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar (schemes read from a DataFrame carry them) as the Python number or bool
+    it stands for; anything else unchanged. ``np.float64(16.0)`` becomes ``16.0``, which the
+    checks still refuse as a width."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
 def _as_block(index: int, raw: object) -> Block:
     if isinstance(raw, Block):
         values: Mapping[str, Any] = raw.to_json()
@@ -74,8 +83,9 @@ def _as_block(index: int, raw: object) -> Block:
     unknown = sorted(set(values) - set(_BLOCK_KEYS))
     if unknown:
         raise ValueError(f"block {index} has unknown keys {', '.join(unknown)}")
-    kernel_size, width, stride = values["kernel_size"], values["width"], values["stride"]
-    residual = values["residual"]
+    kernel_size, width, stride, residual = (
+        _plain(values[k]) for k in ("kernel_size", "width", "stride", "residual")
+    )
     if not _is_int(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(
             f"block {index}: kernel_size must be a positive odd integer, but got {kernel_size!r}"

@@ -43,3 +43,34 @@ def test_valid_scheme_round_trips() -> None:
 def test_invalid_schemes_say_which_block_and_why(scheme: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         validate_scheme(scheme)
+
+
+def test_numpy_scalars_are_the_numbers_they_stand_for() -> None:
+    """Schemes read from a DataFrame carry numpy scalars: the same scheme, the same JSON."""
+    import json
+
+    import numpy as np
+    import optuna
+
+    from optuna_naap import SchemeSpace, record_scheme, scheme_features
+
+    scheme = SchemeSpace().enumerate()[5]
+    as_numpy = [
+        {
+            k: np.bool_(v) if isinstance(v, bool) else np.int64(v) if isinstance(v, int) else v
+            for k, v in block.items()
+        }
+        for block in scheme
+    ]
+    assert validate_scheme(as_numpy) == validate_scheme(scheme)
+    assert scheme_features(as_numpy) == scheme_features(scheme)
+    study = optuna.create_study()
+    record_scheme(study.ask(), as_numpy)
+    stored = study.trials[0].user_attrs["naap:scheme"]
+    assert stored == scheme and json.dumps(stored) == json.dumps(scheme)
+    with pytest.raises(
+        ValueError, match="kernel_size must be a positive odd integer, but got 3.0"
+    ):
+        validate_scheme(
+            [{"kernel_size": np.float64(3.0), "width": 12, "stride": 2, "residual": False}]
+        )
