@@ -205,6 +205,13 @@ def write_naap_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     column), all at once or not at all, with the published file's CRLF line endings (the
     published NAAP-440 files round-trip byte for byte)."""
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()  # write the file the link points to; the link stays a link
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise NAAPDataError(f"{path} is {kind}; give the path of a CSV file to write")
+    if not path.parent.is_dir():
+        raise NAAPDataError(f"{path.parent} is not a folder; create it first")
     columns = [c for c in frame.columns if c != "Scheme"]
     curve = [c for c in columns if c[0] == "e" and c.endswith(CURVE_METRICS)]
     if not curve or not math.isfinite(float(frame["MaxAccuracy"].min())):

@@ -271,3 +271,27 @@ def test_an_import_that_runs_out_of_space_writes_nothing(
         "(OperationalError)"
     ]
     assert optuna.get_all_study_names(storage=url) == ["kept"]
+
+
+def test_export_targets_by_kind(naap440_frame: pd.DataFrame, tmp_path: Path) -> None:
+    """A link is written through (it stays a link); a folder, a FIFO or a missing folder is
+    refused in one line, and nothing is written."""
+    import os
+
+    target = tmp_path / "real.csv"
+    target.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    rows = naap440_frame.head(3)
+    write_naap_csv(rows, link)
+    assert link.is_symlink() and target.read_bytes().startswith(b"ModelId,IsTest,")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for path, message in (
+        (tmp_path, "is a folder; give the path of a CSV file"),
+        (fifo, "is not a regular file; give the path of a CSV file"),
+        (tmp_path / "no" / "out.csv", "is not a folder; create it first"),
+    ):
+        with pytest.raises(NAAPDataError, match=message):
+            write_naap_csv(rows, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "pipe", "real.csv"]
