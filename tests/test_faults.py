@@ -477,7 +477,19 @@ CLI_CASES: list[tuple[str, str, int, str]] = [
         "export-missing-folder",
         "export --storage {db} --study-name imp {dir}/none/out.csv",
         2,
-        "Cannot save file into a non-existent directory",
+        "is not a folder; create it first",
+    ),
+    (
+        "export-to-a-folder",
+        "export --storage {db} --study-name imp {dir}",
+        2,
+        "is a folder; give the path of a CSV file to write",
+    ),
+    (
+        "export-to-a-device",
+        "export --storage {db} --study-name imp /dev/null",
+        2,
+        "is not a regular file; give the path of a CSV file to write",
     ),
     (
         "export-too-many-epochs",
