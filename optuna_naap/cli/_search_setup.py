@@ -143,7 +143,10 @@ def make_pruner(
 
     if name != "naap":
         return pruner_for_recipe(name, max_epochs=epochs)
-    predictor = NAAPPredictor.load(args.predictor) if args.predictor else None  # checked first
+    # A file the user named is checked whatever it is then used for: one line, before a study.
+    predictor = NAAPPredictor.load(args.predictor) if args.predictor else None
+    if args.naap440:
+        rows()
     if args.data != "cifar10":
         from optuna_naap._pruner import NAAPPruner
 
