@@ -23,6 +23,7 @@ __all__ = [
     "NAAP440_SOURCES",
     "NAAPDataError",
     "attach_schemes",
+    "curve_epochs",
     "default_cache_dir",
     "fetch_naap440",
     "load_naap440",
@@ -46,8 +47,8 @@ NAAP440_SOURCES: dict[int, tuple[str, str]] = {
     ),
 }
 
-#: The published files shipped inside the package (gzip-compressed; see its SOURCE.md).
-PACKAGED_FILES = ("naap440v2.csv", "generated_schemes.json", "paper_results.csv")
+# The published files shipped inside the package (gzip-compressed; see its SOURCE.md), by the
+# SHA-256 of each published file; naap440.csv is derived from naap440v2.csv.
 _PACKAGED_SHA256 = {
     "naap440.csv": NAAP440_SOURCES[1][1],
     "naap440v2.csv": NAAP440_SOURCES[2][1],
@@ -311,6 +312,18 @@ def _check_ranges(frame: pd.DataFrame, source: str) -> None:
         )
 
 
+def curve_epochs(frame: pd.DataFrame) -> int:
+    """How many epochs of curve columns (``e1Accuracy`` ... ``e{n}Accuracy``) ``frame`` has.
+
+    Args:
+        frame: Rows in the NAAP-440 layout (0 when it has no curve column).
+    """
+    return max(
+        (int(m.group(1)) for c in frame.columns if (m := _EPOCH_COLUMN.match(str(c)))),
+        default=0,
+    )
+
+
 def truncate_curves(frame: pd.DataFrame, epochs: int) -> pd.DataFrame:
     """The rows of ``frame`` as runs of ``epochs`` epochs: curve columns after ``epochs``
     dropped and ``MaxAccuracy`` the best of the epochs kept.
@@ -319,10 +332,14 @@ def truncate_curves(frame: pd.DataFrame, epochs: int) -> pd.DataFrame:
     depends only on the epoch's place in its 3-epoch cycle (0.1, 0.01, 0.001, 0.1, ...), never
     on the number of epochs, so a k-epoch run is the first k epochs of a 90-epoch one.
 
+    Args:
+        frame: Rows in the NAAP-440 layout.
+        epochs: The budget to cut the curves to.
+
     Raises:
         ValueError: ``epochs`` is not between 1 and the rows' epochs.
     """
-    have = max(int(m.group(1)) for c in frame.columns if (m := _EPOCH_COLUMN.match(str(c))))
+    have = curve_epochs(frame)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= have:
         raise ValueError(f"epochs must be an integer between 1 and {have}, but got {epochs=}")
     if epochs == have:
@@ -429,11 +446,9 @@ def load_naap440(
 
         import pandas as pd
 
-        if version not in NAAP440_SOURCES:
-            raise ValueError(f"version must be 1 or 2, but got {version=}")
-        name = "naap440.csv" if version == 1 else "naap440v2.csv"
         frame = validate_frame(
-            pd.read_csv(io.BytesIO(packaged_naap440_bytes(name))), source=f"packaged {name}"
+            pd.read_csv(io.BytesIO(packaged_naap440_bytes(version=version))),
+            source=f"the packaged NAAP-440 v{version} CSV",
         )
         return attach_schemes(frame) if schemes else frame
     frame = read_naap_csv(path)

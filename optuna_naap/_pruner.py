@@ -19,6 +19,7 @@ from optuna_naap._features import scheme_features
 from optuna_naap._learner import StudyLearner
 from optuna_naap._pareto import ParetoObjectives, ParetoReferences, judge_pareto, trial_costs
 from optuna_naap._predictor import NAAPPredictor
+from optuna_naap._recipe import Recipe
 from optuna_naap._record import (
     CURVE_ATTR,
     DATA_ATTR,
@@ -46,6 +47,7 @@ def default_decision_epochs(max_epochs: int) -> list[int]:
 #: The recipe fields that make a run NAAP-440's task (seed, evaluation batch and the fast
 #: options change no task).
 _TASK_FIELDS = ("batch_size", "lr", "momentum", "weight_decay", "lr_gamma", "restart_every")
+_NAAP_RECIPE = Recipe().to_json()  # read per decision: built once
 
 
 def task_mismatch(trial: optuna.trial.FrozenTrial, max_epochs: int) -> str | None:
@@ -55,15 +57,13 @@ def task_mismatch(trial: optuna.trial.FrozenTrial, max_epochs: int) -> str | Non
     The task is read from the trial's ``naap:data`` and ``naap:recipe`` attributes
     (:class:`~optuna_naap.CIFAR10Objective` and ``optuna-naap search`` record them).
     """
-    from optuna_naap._recipe import Recipe
-
     differences = []
     data = trial.user_attrs.get(DATA_ATTR)
     if data is not None and data != "cifar10":
         differences.append(f"data {data}")
     recipe = trial.user_attrs.get(RECIPE_ATTR)
     if isinstance(recipe, dict):
-        reference = Recipe().to_json()
+        reference = _NAAP_RECIPE
         other = [f for f in _TASK_FIELDS if recipe.get(f, reference[f]) != reference[f]]
         if other:
             differences.append("recipe " + ", ".join(f"{f}={recipe.get(f)}" for f in other))
@@ -564,13 +564,11 @@ class NAAPPruner(BasePruner):
             predictor_options: Keyword arguments of each :class:`~optuna_naap.NAAPPredictor`.
             **options: Other keyword arguments of :class:`NAAPPruner`.
         """
-        from optuna_naap._data import truncate_curves
+        from optuna_naap._data import curve_epochs, truncate_curves
 
         if decision_epochs is None:
             decision_epochs = default_decision_epochs(max_epochs)
-        have = max(int(str(c)[1:-8]) for c in frame.columns if str(c).endswith("Accuracy")
-                   and str(c)[0] == "e" and str(c)[1:-8].isdigit())  # fmt: skip
-        if max_epochs < have:
+        if max_epochs < curve_epochs(frame):
             # A shorter budget: NAAP-440's runs cut to it (exact for the NAAP recipe), so that
             # the references are finals of max_epochs epochs, the study's own scale.
             frame = truncate_curves(frame, max_epochs)

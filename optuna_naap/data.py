@@ -6,6 +6,7 @@ from __future__ import annotations
 from optuna_naap._data import (
     NAAPDataError,
     attach_schemes,
+    curve_epochs,
     default_cache_dir,
     fetch_naap440,
     load_naap440,
@@ -29,6 +30,7 @@ __all__ = [
     "ImageDataError",
     "NAAPDataError",
     "attach_schemes",
+    "curve_epochs",
     "default_cache_dir",
     "fetch_naap440",
     "frame_to_study",

@@ -196,6 +196,13 @@ def test_benchmark_help_lists_the_pruner_names() -> None:
     assert list(REPLAY_PRUNERS) == list(builtin_pruners())
     assert list(PARETO_PRUNERS) == list(builtin_pruners(multi_objective=True))
     assert list(SUITE_PRUNERS) == list(suite_pruners())
+    # --only's help names the suite's objectives, in order.
+    from optuna_naap.cli import _parser
+    from optuna_naap.objective_suite import OBJECTIVES
+
+    benchmark = _parser()._subparsers._group_actions[0].choices["benchmark"]  # type: ignore[union-attr]
+    (only,) = (a for a in benchmark._actions if "--only" in a.option_strings)
+    assert ",".join(OBJECTIVES) in "".join(str(only.help).split())
 
 
 def test_benchmark_options_mean_one_thing(capsys: pytest.CaptureFixture[str]) -> None:
