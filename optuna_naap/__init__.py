@@ -24,6 +24,7 @@ from optuna_naap._refine import SpaceRefiner
 from optuna_naap._sampler import NAAPSampler
 from optuna_naap._scheme import validate_scheme
 from optuna_naap._space import SchemeSpace
+from optuna_naap._task import record_task
 from optuna_naap._trial import (
     record_scheme,
     report_epoch,
@@ -58,6 +59,7 @@ __all__ = [
     "StudyPredictor",
     "load_cifar10",
     "load_naap440",
+    "record_task",
     "record_scheme",
     "report_epoch",
     "scheme_features",

@@ -174,6 +174,8 @@ class StudyLearner:
         self.n_startup_trials = n_startup_trials
         self.n_warmup_steps = n_warmup_steps
         self.prior = prior
+        #: How decision records name the prior.
+        self.prior_label = "a NAAPPredictor" if prior is not None else ""
         self.predictor_options = dict(predictor_options or {})
         # Keyed by the storage object (weakly: a new in-memory study never meets an old
         # study's models, however its ids are numbered) and then by study id.
@@ -192,6 +194,13 @@ class StudyLearner:
         self.__dict__.update(state)
         self._states = weakref.WeakKeyDictionary()
         self._lock = threading.RLock()
+
+    def with_prior(self, prior: NAAPPredictor, *, label: str) -> StudyLearner:
+        """A learner with the same settings whose model also takes ``prior``'s prediction as a
+        feature (named ``label`` in the decision records), with nothing learnt yet."""
+        clone = StudyLearner.__new__(StudyLearner)
+        clone.__setstate__({**self.__getstate__(), "prior": prior, "prior_label": label})
+        return clone
 
     # -- state ------------------------------------------------------------------------------
 
@@ -327,12 +336,18 @@ class StudyLearner:
         decision.update(
             # The model is refit now and then (x1.25 completed trials): it may have been fit on
             # fewer trials than the finals known now.
-            predictor=f"study (fit on {model.n_train_trials_} completed trials)",
+            predictor=(
+                f"study + prior (fit on {model.n_train_trials_} completed trials)"
+                if model.uses_prior_
+                else f"study (fit on {model.n_train_trials_} completed trials)"
+            ),
             predicted=predicted,
             std=float(spread[0]),
             margin=margin,
             known_finals=len(finals),
         )
+        if model.uses_prior_:
+            decision["prior"] = self.prior_label
         if len(finals) < self.top_k:
             decision["reason"] = f"startup: {len(finals)} known finals, top_k={self.top_k} needed"
             return decision

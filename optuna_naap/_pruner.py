@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import warnings
 import weakref
 from collections.abc import Mapping, Sequence
@@ -19,23 +20,27 @@ from optuna_naap._features import scheme_features
 from optuna_naap._learner import StudyLearner
 from optuna_naap._pareto import ParetoObjectives, ParetoReferences, judge_pareto, trial_costs
 from optuna_naap._predictor import NAAPPredictor
-from optuna_naap._recipe import Recipe
 from optuna_naap._record import (
     CURVE_ATTR,
-    DATA_ATTR,
     DECISION_ATTR,
-    RECIPE_ATTR,
     bound_decision,
     keep_rule,
     new_decision,
     record_decision,
 )
+from optuna_naap._task import NAAP440_DATA, KnowledgeTask
 from optuna_naap._trial import accuracy_curve, latest_epoch, trial_curve, trial_scheme
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DECISION_ATTR", "NAAPPruner", "default_decision_epochs", "pruner_for_recipe"]
+__all__ = [
+    "DECISION_ATTR",
+    "NAAPPruner",
+    "default_decision_epochs",
+    "packaged_prior",
+    "pruner_for_recipe",
+]
 
 
 def default_decision_epochs(max_epochs: int) -> list[int]:
@@ -44,38 +49,24 @@ def default_decision_epochs(max_epochs: int) -> list[int]:
     return sorted({1, max(1, round(0.1 * max_epochs))})
 
 
-#: The recipe fields that make a run NAAP-440's task (seed, evaluation batch and the fast
-#: options change no task).
-_TASK_FIELDS = ("batch_size", "lr", "momentum", "weight_decay", "lr_gamma", "restart_every")
-_NAAP_RECIPE = Recipe().to_json()  # read per decision: built once
+_PACKAGED_PRIOR: list[NAAPPredictor] = []  # fit once per process, on first need
+_PRIOR_LOCK = threading.Lock()
+
+#: How decision records name the prior fit on the packaged NAAP-440 data.
+PACKAGED_PRIOR = "NAAP-440 (packaged; architecture only, fit on its 400 training rows)"
 
 
-def task_mismatch(trial: optuna.trial.FrozenTrial, max_epochs: int) -> str | None:
-    """Why ``trial``'s recorded task is not NAAP-440's (CIFAR-10, the NAAP recipe, ``max_epochs``
-    epochs), or ``None`` when it is or nothing says otherwise.
+def packaged_prior() -> NAAPPredictor:
+    """The architecture-only NAAPPredictor (``epochs=0``) fit on NAAP-440's training rows
+    (``IsTest == 0``) of the packaged data: the prior of transfer mode when no predictor is
+    given. Fit once per process (about 10 s on a 2-core CPU)."""
+    with _PRIOR_LOCK:
+        if not _PACKAGED_PRIOR:
+            from optuna_naap._data import load_naap440
 
-    The task is read from the trial's ``naap:data`` and ``naap:recipe`` attributes
-    (:class:`~optuna_naap.CIFAR10Objective` and ``optuna-naap search`` record them).
-    """
-    differences = []
-    data = trial.user_attrs.get(DATA_ATTR)
-    if data is not None and data != "cifar10":
-        differences.append(f"data {data}")
-    recipe = trial.user_attrs.get(RECIPE_ATTR)
-    if isinstance(recipe, dict):
-        reference = _NAAP_RECIPE
-        other = [f for f in _TASK_FIELDS if recipe.get(f, reference[f]) != reference[f]]
-        if other:
-            differences.append("recipe " + ", ".join(f"{f}={recipe.get(f)}" for f in other))
-        epochs = recipe.get("epochs", max_epochs)
-        if epochs != max_epochs:
-            differences.append(f"{epochs} epochs, not the predictors' {max_epochs}")
-    if not differences:
-        return None
-    return (
-        f"the trial's task differs from NAAP-440's ({'; '.join(differences)}): NAAP-440's "
-        "finals and predictions are not on its scale, so its rule is not applied"
-    )
+            frame = load_naap440()
+            _PACKAGED_PRIOR.append(NAAPPredictor(0).fit(frame[frame["IsTest"] == 0]))
+        return _PACKAGED_PRIOR[0]
 
 
 def check_bar_options(
@@ -413,6 +404,18 @@ class NAAPPruner(BasePruner):
             studies: a trial is also pruned when ``k`` of them dominate it
             (:class:`~optuna_naap.pareto.ParetoReferences`; :meth:`from_frame` makes one from
             its rows).
+        transfer: How a scheme trial of another task than the knowledge's is judged (the
+            knowledge's task: ``data``, the NAAP recipe, ``max_epochs`` epochs; another task:
+            other data, recipe or epochs, or none declared, see
+            :func:`~optuna_naap.record_task`). ``True``: transfer mode, the learner with a prior
+            as one more feature of its model (the packaged NAAP-440 data's architecture-only
+            predictor, :func:`packaged_prior`, for NAAP-440 knowledge; the earliest given
+            predictor for knowledge of another task), calibrated on the study's own completed
+            trials; a fitted NAAPPredictor: that prior; ``False``: the learner alone.
+            ``NAAPPruner()`` (no predictors) judges every scheme trial this way.
+        data: The data the predictors and ``reference_values`` come from, as trials record it
+            in ``naap:data`` (``"cifar10"``: NAAP-440). :meth:`from_study` reads it from the
+            study.
 
     Example:
         .. code-block:: python
@@ -447,7 +450,19 @@ class NAAPPruner(BasePruner):
         uncertainty: float = 0.0,
         reference_values: Sequence[float] = (),
         pareto_references: ParetoReferences | None = None,
+        transfer: bool | NAAPPredictor = True,
+        data: str = NAAP440_DATA,
     ) -> None:
+        if isinstance(transfer, NAAPPredictor):
+            if not hasattr(transfer, "components_"):
+                raise ValueError("transfer must be True, False or a fitted NAAPPredictor")
+        elif not isinstance(transfer, bool):
+            raise ValueError(
+                "transfer must be True, False or a fitted NAAPPredictor, "
+                f"but got {type(transfer).__name__}"
+            )
+        if not isinstance(data, str) or not data.strip():
+            raise ValueError(f"data must be the knowledge's data name, but got {data=}")
         if pareto_references is not None and not isinstance(pareto_references, ParetoReferences):
             raise ValueError(
                 "pareto_references must be a ParetoReferences, "
@@ -508,6 +523,11 @@ class NAAPPruner(BasePruner):
         self._learner: StudyLearner | None = (
             StudyLearner() if learn is True else learn if isinstance(learn, StudyLearner) else None
         )
+        self._task = KnowledgeTask(data, max_epochs)
+        self._transfer = transfer
+        # Transfer mode's learner (the learner with the prior as a feature): made on first need,
+        # since the packaged prior costs a fit.
+        self._transfer_learner: StudyLearner | None = None
         self._warned_direction = False
         # The latest decision on each running trial, by storage and trial id: the trial a
         # pruner is given is the objective's cached copy, which never sees the attributes the
@@ -630,14 +650,16 @@ class NAAPPruner(BasePruner):
         objectives = known.get(study._study_id)
         if objectives is None:
             objectives = known[study._study_id] = ParetoObjectives.of_study(study)
-        mismatch = task_mismatch(trial, self._max_epochs) if self._rule is not None else None
-        if self._rule is not None and self._rule.covers(trial) and mismatch is None:
+        covered = self._rule is not None and self._rule.covers(trial)
+        mismatch = self._task.mismatch(trial) if covered else None
+        if self._rule is not None and covered and mismatch is None:
             return self._rule.decide(study, trial, bound, objectives)
         if bound is not None:
             return None
         decision = new_decision(int(latest_epoch(trial) or 0), trial=trial)
         decision["reason"] = (
-            f"multi-objective: kept; {mismatch}"
+            f"multi-objective: kept; the trial's task ({mismatch}) is not the knowledge's "
+            f"({self._task.describe()}), whose finals and predictions are not on its scale"
             if mismatch is not None
             else "multi-objective: NAAPPruner judges schemes recorded with suggest_scheme and "
             "report_epoch, with NAAP-440 predictors (NAAPPruner.from_frame)"
@@ -654,18 +676,66 @@ class NAAPPruner(BasePruner):
         bound: dict[str, Any] | None,
         maximize: bool,
     ) -> dict[str, Any] | None:
-        mismatch = task_mismatch(trial, self._max_epochs) if self._rule is not None else None
-        if self._rule is not None and maximize and self._rule.covers(trial) and mismatch is None:
-            decision = self._rule.decide(study, trial, bound)
-        elif self._learner is not None:
-            decision = self._learner.decide(study, trial, bound)
-            if decision is not None and mismatch is not None:
-                decision["naap440"] = f"{mismatch}; judged by the study's own trials"
-        else:
+        scheme_trial = (
+            maximize and CURVE_ATTR in trial.user_attrs and trial_scheme(trial) is not None
+        )
+        if not scheme_trial:
+            if self._learner is not None:
+                return self._learner.decide(study, trial, bound)
+            return self._unjudged(study, trial, bound, maximize)
+        mismatch = self._task.mismatch(trial) if self._rule is not None else None
+        if self._rule is not None and mismatch is None:
+            return self._rule.decide(study, trial, bound)
+        # A scheme trial of another task than the knowledge's, or no predictors given: the
+        # knowledge is not on the trial's scale, so it can only be a prior (transfer mode).
+        why = (
+            f"the trial's task ({mismatch}) is not the knowledge's ({self._task.describe()})"
+            if mismatch is not None
+            else "no NAAP-440 predictors given"
+        )
+        learner = self._transfer_learner_for()
+        if learner is None:
             decision = self._unjudged(study, trial, bound, maximize)
-            if decision is not None and mismatch is not None:
-                decision["reason"] = f"kept: {mismatch}"
+            if decision is not None:
+                decision["reason"] = f"kept: {why}, and learn=False"
+            return decision
+        decision = learner.decide(study, trial, bound)
+        if decision is not None:
+            if learner.prior is not None:
+                decision["mode"] = "transfer"
+                decision["naap440"] = (
+                    f"{why}: its finals and predictions are not on this task's scale, so it is "
+                    f"a prior ({learner.prior_label}) calibrated on this study's own completed "
+                    f"trials (MedianPruner's rule until {learner.min_trials} have completed)"
+                )
+            else:
+                decision["mode"] = "study"
+                decision["naap440"] = f"{why}: judged by the study's own trials alone"
         return decision
+
+    def _transfer_learner_for(self) -> StudyLearner | None:
+        """The learner of transfer mode: the study learner with the prior as a feature
+        (``None`` with ``learn=False``; the plain learner with ``transfer=False`` or a learner
+        that brings its own prior)."""
+        if self._learner is None:
+            return None
+        if self._transfer is False or self._learner.prior is not None:
+            return self._learner
+        if self._transfer_learner is None:
+            if isinstance(self._transfer, NAAPPredictor):
+                prior = self._transfer
+                label = f"the given NAAPPredictor (epochs={prior.epochs})"
+            elif self._rule is not None and self._task.data != NAAP440_DATA:
+                # Knowledge of the user's own task: its earliest predictor.
+                epoch = next(iter(self._rule.predictors))
+                prior = self._rule.predictors[epoch]
+                label = f"the pruner's NAAPPredictor for epoch {epoch} ({self._task.describe()})"
+            else:
+                # NAAP-440: its architecture-only predictor, since a curve prefix of another
+                # task is outside what a NAAP-440 curve model has seen.
+                prior, label = packaged_prior(), PACKAGED_PRIOR
+            self._transfer_learner = self._learner.with_prior(prior, label=label)
+        return self._transfer_learner
 
     def _unjudged(
         self,

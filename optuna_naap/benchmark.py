@@ -55,9 +55,11 @@ from optuna_naap._pareto import (
 )
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._pruner import NAAPPruner, default_decision_epochs
+from optuna_naap._recipe import Recipe
 from optuna_naap._record import MODEL_ID_ATTR
 from optuna_naap._scheme import scheme_to_dicts
 from optuna_naap._space import SchemeSpace
+from optuna_naap._task import NAAP440_DATA, record_task
 from optuna_naap._trial import (
     ATTRIBUTES,
     accuracy_curve,
@@ -164,6 +166,10 @@ class ReplayObjective:
             costs only: the pool holds no measured cost).
         in_order: Replay the pool's rows in their order, one per trial, without asking the
             sampler (the first trial the first row): a fixed list of schemes, as in tests.
+        data: The name of the data the pool's rows were trained on, declared on each trial
+            with :func:`~optuna_naap.record_task` (with the NAAP recipe and ``max_epochs``),
+            as a study that trains them would: ``"cifar10"`` for NAAP-440, ``None`` to declare
+            nothing (an unknown task).
     """
 
     def __init__(
@@ -175,6 +181,7 @@ class ReplayObjective:
         seed: int = 0,
         objectives: ParetoObjectives | None = None,
         in_order: bool = False,
+        data: str | None = NAAP440_DATA,
     ) -> None:
         _check_frame(pool, "pool")
         have = available_epochs(pool.columns)
@@ -211,6 +218,8 @@ class ReplayObjective:
                     f"not {', '.join(measured)}"
                 )
         self.objectives = objectives
+        self.data = data
+        self._recipe = Recipe(epochs=max_epochs)
 
     def _pick(self, proposal: list[dict[str, Any]]) -> int:
         if not self._unrun:
@@ -231,6 +240,8 @@ class ReplayObjective:
         else:
             index = self._pick(suggest_scheme(trial, self.space, screen=False))
         record_scheme(trial, self._schemes[index])
+        if self.data is not None:
+            record_task(trial, self.data, epochs=self.max_epochs, recipe=self._recipe)
         trial.set_user_attr(MODEL_ID_ATTR, int(self.pool["ModelId"].iloc[index]))
         # A NAAPSampler pre-screen judges the scheme that is replayed, not the proposal.
         screen_scheme(trial, self._schemes[index])
@@ -310,12 +321,26 @@ class FitContext:
         rows: The rows the pruner may learn from (the other folds).
         max_epochs: Epochs of full training in the replay.
         predictor_options: Keyword arguments of the NAAPPredictors it fits.
+        data: The data the replayed rows were trained on (their task's name).
+        knowledge: Rows of another task to transfer from (NAAP-440 in a replay of other
+            data), or ``None``: transfer pruners then take their prior from :attr:`rows`.
     """
 
     rows: pd.DataFrame
     max_epochs: int
     predictor_options: Mapping[str, Any] = field(default_factory=dict)
+    data: str = NAAP440_DATA
+    knowledge: pd.DataFrame | None = None
     _cache: dict[int, NAAPPredictor] = field(default_factory=dict, repr=False)
+    _prior: list[NAAPPredictor] = field(default_factory=list, repr=False)
+
+    def prior(self) -> NAAPPredictor:
+        """The architecture-only NAAPPredictor (``epochs=0``) of transfer mode, fit on
+        :attr:`knowledge` (else :attr:`rows`) once, then cached."""
+        if not self._prior:
+            rows = self.knowledge if self.knowledge is not None else self.rows
+            self._prior.append(NAAPPredictor(0, **dict(self.predictor_options)).fit(rows))
+        return self._prior[0]
 
     def predictor(self, epochs: int) -> NAAPPredictor:
         """A NAAPPredictor for ``epochs`` epochs fit on :attr:`rows` (fit once, then cached)."""
@@ -331,6 +356,7 @@ class FitContext:
             epochs = default_decision_epochs(self.max_epochs)
         options.setdefault("reference_values", self.rows["MaxAccuracy"].to_numpy("float64"))
         options.setdefault("pareto_references", ParetoReferences(self.rows))
+        options.setdefault("data", self.data)
         return NAAPPruner(
             {e: self.predictor(e) for e in epochs}, max_epochs=self.max_epochs, **options
         )
@@ -346,7 +372,11 @@ def builtin_pruners(
     with settings for ``max_epochs`` epochs of full training.
 
     Optuna's pruners with their usual settings for a 90-epoch budget (warm-up of 10% of
-    training), the early top-k baseline, and NAAPPruner: ``naap`` (the defaults),
+    training), the early top-k baseline, and NAAPPruner: ``naap`` (the defaults, predictors
+    fit on the other folds), ``naap-transfer`` (``NAAPPruner()`` as on a new task: no
+    predictors, the architecture-only prior of :meth:`FitContext.prior` calibrated on the
+    study's own trials), ``naap-scratch`` (``NAAPPruner(transfer=False)``: the study's own
+    trials alone),
     ``naap-at-10%`` (one decision at 10%), ``naap-cautious`` (confidence 0.99) and
     ``naap-top10`` (top_k 10 with confidence 0.99).
 
@@ -388,6 +418,8 @@ def builtin_pruners(
         ),
         "top10-after-1": lambda c: EarlyTopKPruner(10, epoch=1),
         "naap": lambda c: c.naap(),
+        "naap-transfer": lambda c: NAAPPruner(max_epochs=max_epochs, transfer=c.prior()),
+        "naap-scratch": lambda c: NAAPPruner(max_epochs=max_epochs, transfer=False),
         "naap-at-10%": lambda c: c.naap((warmup,)),
         "naap-cautious": lambda c: c.naap(confidence=0.99),
         "naap-top10": lambda c: c.naap(top_k=10, confidence=0.99),
@@ -466,6 +498,7 @@ def replay_study(
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
     objectives: str | Sequence[str] | ParetoObjectives | None = None,
+    data: str | None = NAAP440_DATA,
 ) -> ReplayResult:
     """Replay every scheme of ``pool`` once under ``pruner`` and return the study's figures
     (named ``name``, default the pruner's class, for ``fold``; ``max_epochs``: epochs of full
@@ -483,6 +516,9 @@ def replay_study(
     Pareto-front schemes trained to completion) and ``hv_regret`` (the hypervolume the study's
     completed trials miss, as a share of the true front's; costs divided by the pool's largest,
     reference point at the pool's worst accuracy and largest costs).
+
+    ``data`` names the data the pool was trained on; each trial declares it (with the NAAP
+    recipe and ``max_epochs``), as :class:`ReplayObjective` says.
     """
     if objectives is not None and not isinstance(objectives, ParetoObjectives):
         objectives = ParetoObjectives.parse(objectives)
@@ -495,7 +531,9 @@ def replay_study(
             f"sampler must be one of {', '.join(_SAMPLERS)} or an Optuna sampler, "
             f"but got {sampler!r}"
         )
-    objective = ReplayObjective(pool, max_epochs=max_epochs, seed=seed, objectives=objectives)
+    objective = ReplayObjective(
+        pool, max_epochs=max_epochs, seed=seed, objectives=objectives, data=data
+    )
     # A fixed name: HyperbandPruner assigns brackets by hashing the study name.
     study = optuna.create_study(
         storage=storage,
@@ -574,6 +612,8 @@ def run_benchmark(
     predictor_options: Mapping[str, Any] | None = None,
     progress: bool = False,
     objectives: str | Sequence[str] | ParetoObjectives | None = None,
+    data: str = NAAP440_DATA,
+    knowledge: pd.DataFrame | None = None,
 ) -> list[ReplayResult]:
     """Run the replay protocol and return one :class:`ReplayResult` per study.
 
@@ -596,13 +636,25 @@ def run_benchmark(
         objectives: Multi-objective replays, e.g. ``"accuracy,macs"`` (see
             :func:`replay_study`); the pruners are then those of
             ``builtin_pruners(multi_objective=True)``.
+        data: The data ``frame``'s rows were trained on (``"cifar10"`` for NAAP-440; the name
+            each replayed trial declares, see :class:`ReplayObjective`).
+        knowledge: Rows of another task to transfer from (for example NAAP-440 in a replay of
+            Fashion-MNIST curves): the prior of ``naap-transfer``.
+
+    Rows with more epochs than ``max_epochs`` are cut to it
+    (:func:`~optuna_naap.data.truncate_curves`: ``MaxAccuracy`` becomes the best of the epochs
+    kept), so a shorter budget is replayed and learnt as a run of that budget.
     """
+    from optuna_naap._data import truncate_curves
+
     pareto = _parse_objectives(objectives)
     if samplers is None:
         samplers = _DEFAULT_SAMPLERS[pareto is not None]
     _check_frame(frame, "data")
     have = available_epochs(frame.columns)
     max_epochs = have if max_epochs is None else max_epochs
+    if isinstance(max_epochs, int) and 1 <= max_epochs < have:
+        frame = truncate_curves(frame, max_epochs)
     if len(frame) < 20:
         raise BenchmarkError(
             f"the data has {len(frame)} rows; a replay needs at least 20 (2 folds of 10 rows)"
@@ -665,7 +717,15 @@ def run_benchmark(
                 fit_rows = frame.iloc[
                     np.concatenate([p for i, p in enumerate(parts) if i != fold])
                 ]
-                contexts = {fold: FitContext(fit_rows, max_epochs, dict(predictor_options or {}))}
+                contexts = {
+                    fold: FitContext(
+                        fit_rows,
+                        max_epochs,
+                        dict(predictor_options or {}),
+                        data=data,
+                        knowledge=knowledge,
+                    )
+                }
             bar.update(task, description=f"fold {fold + 1}/{folds} {name} {sampler} seed {seed}")
             pruner = factories[name](contexts[fold])
             pool = frame.iloc[parts[fold]]
@@ -679,6 +739,7 @@ def run_benchmark(
                     name=name,
                     fold=fold,
                     objectives=pareto,
+                    data=data,
                 )
             )
             bar.advance(task)

@@ -8,6 +8,7 @@ from optuna_naap._record import (
     BUILD_ATTR,
     COSTS_ATTR,
     CURVE_ATTR,
+    DATA_ATTR,
     DECISION_ATTR,
     DEVICE_ATTR,
     DUPLICATE_ATTR,
@@ -29,6 +30,7 @@ from optuna_naap._record import (
     WORKER_ATTR,
     bound_decision,
 )
+from optuna_naap._task import KnowledgeTask, record_task, task_mismatch
 from optuna_naap._trial import (
     accuracy_curve,
     record_scheme,
@@ -45,6 +47,7 @@ __all__ = [
     "BUILD_ATTR",
     "COSTS_ATTR",
     "CURVE_ATTR",
+    "DATA_ATTR",
     "DECISION_ATTR",
     "DEVICE_ATTR",
     "DUPLICATE_ATTR",
@@ -64,7 +67,10 @@ __all__ = [
     "SPACE_ATTR",
     "STUDY_ATTR",
     "WORKER_ATTR",
+    "KnowledgeTask",
     "bound_decision",
+    "record_task",
+    "task_mismatch",
     "record_scheme",
     "report_epoch",
     "scheme_params",

@@ -16,7 +16,9 @@ from optuna_naap import (
     DECISION_ATTR,
     NAAPPredictor,
     NAAPPruner,
+    Recipe,
     record_scheme,
+    record_task,
     report_epoch,
 )
 from optuna_naap.benchmark import ReplayObjective
@@ -47,6 +49,7 @@ def replay(
         row = rows.iloc[trial.number % len(rows)]
         if scheme:
             record_scheme(trial, json.loads(row["Scheme"]))
+            record_task(trial, "cifar10", epochs=90, recipe=Recipe())  # NAAP-440's task
         for epoch in range(1, 91):
             accuracy = math.nan if epoch == nan_at else float(row[f"e{epoch}Accuracy"])
             if losses:
@@ -237,6 +240,7 @@ def test_rdb_storage_and_repeated_questions(
     study = optuna.create_study(storage=url, study_name="s", direction="maximize", pruner=pruner)
     trial = study.ask()
     record_scheme(trial, json.loads(row["Scheme"]))
+    record_task(trial, "cifar10", epochs=90, recipe=Recipe())
     for epoch in range(1, 10):
         report_epoch(
             trial,
@@ -328,6 +332,7 @@ def test_decides_at_a_decision_epoch_that_should_prune_skipped(
     )
     trial = study.ask()
     record_scheme(trial, json.loads(row["Scheme"]))
+    record_task(trial, "cifar10", epochs=90, recipe=Recipe())
     answers = {}
     for epoch in range(1, 17):
         report_epoch(
@@ -378,34 +383,40 @@ def _task_objective(
 @pytest.mark.parametrize(
     ("data", "recipe", "said"),
     [
-        ("synthetic", None, "data synthetic"),
-        ("fashion-mnist", None, "data fashion-mnist"),
-        ("cifar10", {"epochs": 12}, "12 epochs, not the predictors' 90"),
+        ("synthetic", {}, "data synthetic"),
+        ("fashion-mnist", {}, "data fashion-mnist"),
+        ("cifar10", {"epochs": 12}, "12 epochs"),
         ("cifar10", {"epochs": 90, "lr": 0.05}, "recipe lr=0.05"),
+        ("cifar10", {"name": "own", "epochs": 90}, "recipe own"),
+        (None, None, "task undeclared"),
     ],
 )
 def test_another_task_is_never_judged_on_naap440s_scale(
     frame: pd.DataFrame, predictor: NAAPPredictor, data: str, recipe: Any, said: str
 ) -> None:
-    from optuna_naap import Recipe
-
-    full = {**Recipe().to_json(), **(recipe or {})}
+    """Other data, fewer epochs, another recipe, a recipe of one's own, or no task declared:
+    NAAP-440's rule is not applied; NAAP-440 is a prior calibrated on the study's own trials."""
+    if recipe is None or "name" in recipe:
+        full = recipe
+    else:
+        full = {**Recipe().to_json(), **recipe}
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
     pruner = NAAPPruner(predictor, reference_values=references)
     study = optuna.create_study(direction="maximize", pruner=pruner)
     # Low early curves (the 10 worst of the test rows): NAAP-440's rule would prune them all.
     rows = frame[frame.IsTest == 1].nsmallest(10, "e9Accuracy")
     study.optimize(_task_objective(rows, 12, data, full), n_trials=10)
-    for trial in study.trials:
-        decision = trial.user_attrs.get(DECISION_ATTR)
-        assert decision is None or decision["predictor"] != "naap440"
-        if decision is not None:
-            assert said in decision["naap440"] and "not applied" in decision["naap440"]
-    # The learner's MedianPruner floor still works on the study's own trials (not NAAP-440's).
+    decisions = [t.user_attrs[DECISION_ATTR] for t in study.trials if DECISION_ATTR in t.user_attrs]
+    assert decisions
+    for decision in decisions:
+        assert decision["predictor"] != "naap440" and decision["mode"] == "transfer"
+        assert said in decision["naap440"] and "not on this task's scale" in decision["naap440"]
+        assert "NAAP-440 (packaged" in decision["naap440"]
+    # Before min_trials completed trials, nothing more aggressive than MedianPruner's rule.
     assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) >= 5
     # The same rows, on NAAP-440's own task, are pruned by its rule.
     same = optuna.create_study(direction="maximize", pruner=pruner)
-    same.optimize(_task_objective(rows, 12, "cifar10", Recipe().to_json()), n_trials=10)
+    same.optimize(_task_objective(rows, 90, "cifar10", Recipe().to_json()), n_trials=10)
     assert all(t.user_attrs[DECISION_ATTR]["predictor"] == "naap440" for t in same.trials)
     assert all(t.state == optuna.trial.TrialState.PRUNED for t in same.trials)
 

@@ -152,7 +152,7 @@ def test_naap440_prior_with_extra_features(naap440_v2: pd.DataFrame) -> None:
         for t in study.trials
         if DECISION_ATTR in t.user_attrs
     ]
-    assert any(str(u).startswith("study (") for u in used)
+    assert any(str(u).startswith("study + prior (") for u in used)
 
 
 def test_minimize_without_learning_keeps_everything_and_warns(naap440_v2: pd.DataFrame) -> None:

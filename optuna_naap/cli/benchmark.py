@@ -29,7 +29,8 @@ DESCRIPTION = (
 #: The pruner names of each benchmark (a test checks them against the benchmark modules).
 REPLAY_PRUNERS = (
     "nop", "median", "percentile75", "successive-halving", "hyperband", "wilcoxon",
-    "patient-median", "top10-after-1", "naap", "naap-at-10%", "naap-cautious", "naap-top10",
+    "patient-median", "top10-after-1", "naap", "naap-transfer", "naap-scratch", "naap-at-10%",
+    "naap-cautious", "naap-top10",
 )  # fmt: skip
 PARETO_PRUNERS = ("nop", "median-accuracy", "NAAPPruner", "NAAPPruner-lean")
 SUITE_PRUNERS = (
