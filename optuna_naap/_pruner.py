@@ -528,6 +528,7 @@ class NAAPPruner(BasePruner):
         # Transfer mode's learner (the learner with the prior as a feature): made on first need,
         # since the packaged prior costs a fit.
         self._transfer_learner: StudyLearner | None = None
+        self._in_naap_space: dict[str, bool] = {}  # by scheme JSON: a walk of the space each
         self._warned_direction = False
         # The latest decision on each running trial, by storage and trial id: the trial a
         # pruner is given is the objective's cached copy, which never sees the attributes the
@@ -608,13 +609,34 @@ class NAAPPruner(BasePruner):
         """:meth:`from_frame` on a study's COMPLETE trials (for example a NAAP-440 import, or a
         dataset built with ``optuna-naap build-dataset``), exported as NAAP-440 rows.
 
+        The knowledge's ``data`` is what the study's trials declare in ``naap:data`` (a
+        Fashion-MNIST dataset's pruner judges Fashion-MNIST trials by its rule and others in
+        transfer mode); rows that declare nothing, as an import of a NAAP-440 CSV, are taken
+        for NAAP-440's (``"cifar10"``); pass ``data=`` to say otherwise.
+
         Args:
             study: The study to learn from.
             epochs: Epochs of each row (default: the most any COMPLETE trial reported).
             **options: Keyword arguments of :meth:`from_frame`.
+
+        Raises:
+            ValueError: the study's trials declare more than one data set and ``data`` is not
+                given.
         """
+        from optuna_naap._record import DATA_ATTR
         from optuna_naap._study_io import study_to_frame
 
+        if "data" not in options:
+            done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            declared = {t.user_attrs.get(DATA_ATTR) for t in done} - {None}
+            if len(declared) > 1:
+                names = ", ".join(sorted(map(str, declared)))
+                raise ValueError(
+                    f"the study's trials declare several data sets ({names}): pass data= to "
+                    "say which task the pruner's knowledge is"
+                )
+            if declared:
+                options["data"] = str(declared.pop())
         return cls.from_frame(study_to_frame(study, epochs=epochs), **options)
 
     # -- deciding ---------------------------------------------------------------------------
@@ -651,7 +673,7 @@ class NAAPPruner(BasePruner):
         if objectives is None:
             objectives = known[study._study_id] = ParetoObjectives.of_study(study)
         covered = self._rule is not None and self._rule.covers(trial)
-        mismatch = self._task.mismatch(trial) if covered else None
+        mismatch = self._mismatch(trial) if covered else None
         if self._rule is not None and covered and mismatch is None:
             return self._rule.decide(study, trial, bound, objectives)
         if bound is not None:
@@ -683,7 +705,7 @@ class NAAPPruner(BasePruner):
             if self._learner is not None:
                 return self._learner.decide(study, trial, bound)
             return self._unjudged(study, trial, bound, maximize)
-        mismatch = self._task.mismatch(trial) if self._rule is not None else None
+        mismatch = self._mismatch(trial) if self._rule is not None else None
         if self._rule is not None and mismatch is None:
             return self._rule.decide(study, trial, bound)
         # A scheme trial of another task than the knowledge's, or no predictors given: the
@@ -712,6 +734,21 @@ class NAAPPruner(BasePruner):
                 decision["mode"] = "study"
                 decision["naap440"] = f"{why}: judged by the study's own trials alone"
         return decision
+
+    def _mismatch(self, trial: optuna.trial.FrozenTrial) -> str | None:
+        """How a scheme trial differs from the knowledge: its task, or, for NAAP-440's
+        knowledge, a scheme outside NAAP-440's space (its predictors never saw one)."""
+        mismatch = self._task.mismatch(trial)
+        if mismatch is None and self._task.data == NAAP440_DATA:
+            scheme = json.dumps(trial_scheme(trial))
+            inside = self._in_naap_space.get(scheme)
+            if inside is None:
+                from optuna_naap._space import SchemeSpace
+
+                inside = self._in_naap_space[scheme] = SchemeSpace().contains(json.loads(scheme))
+            if not inside:
+                mismatch = "a scheme outside NAAP-440's space"
+        return mismatch
 
     def _transfer_learner_for(self) -> StudyLearner | None:
         """The learner of transfer mode: the study learner with the prior as a feature

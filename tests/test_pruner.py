@@ -17,6 +17,7 @@ from optuna_naap import (
     NAAPPredictor,
     NAAPPruner,
     Recipe,
+    StudyLearner,
     record_scheme,
     record_task,
     report_epoch,
@@ -396,17 +397,16 @@ def test_another_task_is_never_judged_on_naap440s_scale(
 ) -> None:
     """Other data, fewer epochs, another recipe, a recipe of one's own, or no task declared:
     NAAP-440's rule is not applied; NAAP-440 is a prior calibrated on the study's own trials."""
-    if recipe is None or "name" in recipe:
-        full = recipe
-    else:
-        full = {**Recipe().to_json(), **recipe}
+    full = recipe if recipe is None or "name" in recipe else {**Recipe().to_json(), **recipe}
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
     pruner = NAAPPruner(predictor, reference_values=references)
     study = optuna.create_study(direction="maximize", pruner=pruner)
     # Low early curves (the 10 worst of the test rows): NAAP-440's rule would prune them all.
     rows = frame[frame.IsTest == 1].nsmallest(10, "e9Accuracy")
     study.optimize(_task_objective(rows, 12, data, full), n_trials=10)
-    decisions = [t.user_attrs[DECISION_ATTR] for t in study.trials if DECISION_ATTR in t.user_attrs]
+    decisions = [
+        t.user_attrs[DECISION_ATTR] for t in study.trials if DECISION_ATTR in t.user_attrs
+    ]
     assert decisions
     for decision in decisions:
         assert decision["predictor"] != "naap440" and decision["mode"] == "transfer"
@@ -443,3 +443,73 @@ def test_from_frame_cuts_naap440_to_a_shorter_budget(frame: pd.DataFrame) -> Non
     assert threshold < sorted(train.MaxAccuracy, reverse=True)[19]
     with pytest.raises(ValueError, match="epochs must be an integer between 1 and 90"):
         truncate_curves(train, 91)
+
+
+def test_a_scheme_outside_naap440s_space_is_judged_in_transfer_mode(
+    frame: pd.DataFrame, predictor: NAAPPredictor
+) -> None:
+    """A 7x7 first block, on NAAP-440's own task: its predictors never saw such a scheme, so
+    their absolute rule is not applied to it (NAAP-440's schemes still are)."""
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    rows = frame[frame.IsTest == 1].nsmallest(2, "e9Accuracy")
+    wide = rows.copy()
+    wide["Scheme"] = [
+        json.dumps([{**json.loads(s)[0], "kernel_size": 7}, *json.loads(s)[1:]])
+        for s in rows["Scheme"]
+    ]
+    study = optuna.create_study(
+        direction="maximize", pruner=NAAPPruner(predictor, reference_values=references)
+    )
+    study.optimize(_task_objective(pd.concat([rows, wide]), 12, "cifar10", Recipe().to_json()), 4)
+    inside, outside = study.trials[:2], study.trials[2:]
+    assert all(t.user_attrs[DECISION_ATTR]["predictor"] == "naap440" for t in inside)
+    for trial in outside:
+        decision = trial.user_attrs.get(DECISION_ATTR)
+        assert decision is None or "outside NAAP-440's space" in decision["naap440"]
+        assert trial.state == optuna.trial.TrialState.COMPLETE  # nothing to calibrate on yet
+
+
+def test_default_pruner_uses_the_packaged_naap440_prior(frame: pd.DataFrame) -> None:
+    """``NAAPPruner()`` in a study of schemes of the user's own task: the learner's model takes
+    the packaged NAAP-440 prior as a feature, said in each record; transfer=False: the study's
+    own trials alone."""
+    from optuna_naap._pruner import PACKAGED_PRIOR
+
+    rows = frame[frame.IsTest == 1].head(12)
+    for transfer, mode in ((True, "transfer"), (False, "study")):
+        pruner = NAAPPruner(max_epochs=12, transfer=transfer, learn=StudyLearner(time_share=None))
+        study = optuna.create_study(direction="maximize", pruner=pruner)
+        study.optimize(_task_objective(rows, 12, "my-images", None), n_trials=12)
+        decisions = _decisions(study)
+        assert decisions and all(d["mode"] == mode for d in decisions)
+        learnt = [d for d in decisions if str(d["predictor"]).startswith("study")]
+        assert learnt, "the learnt rule decided at least once"
+        if transfer:
+            assert all(d["prior"] == PACKAGED_PRIOR for d in learnt)
+            assert all(d["predictor"].startswith("study + prior (") for d in learnt)
+            assert "calibrated on this study's own completed trials" in decisions[0]["naap440"]
+        else:
+            assert all("prior" not in d for d in learnt)
+            assert "judged by the study's own trials alone" in decisions[0]["naap440"]
+
+
+def test_from_study_takes_the_data_its_trials_declare(frame: pd.DataFrame) -> None:
+    """A pruner fit on a study of Fashion-MNIST runs is that task's knowledge: its rule judges
+    Fashion-MNIST trials, and CIFAR-10 trials are another task."""
+    rows = frame[frame.IsTest == 0].head(30)
+    built = optuna.create_study(direction="maximize")
+    built.optimize(_task_objective(rows, 12, "fashion-mnist", Recipe(epochs=12).to_json()), 30)
+    pruner = NAAPPruner.from_study(built, max_epochs=12, predictor_options=FAST, top_k=5)
+    assert pruner._task.data == "fashion-mnist"
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    target = frame[frame.IsTest == 1].head(2)
+    study.optimize(_task_objective(target, 12, "fashion-mnist", Recipe(epochs=12).to_json()), 1)
+    study.optimize(_task_objective(target, 12, "cifar10", Recipe(epochs=12).to_json()), 1)
+    own, other = (t.user_attrs.get(DECISION_ATTR) for t in study.trials)
+    assert own is not None and own["predictor"] == "naap440"
+    assert other is None or "data cifar10" in other["naap440"]
+    mixed = optuna.create_study(direction="maximize")
+    mixed.optimize(_task_objective(rows.head(5), 12, "cifar10", Recipe().to_json()), 5)
+    mixed.optimize(_task_objective(rows.head(5), 12, "svhn", Recipe().to_json()), 5)
+    with pytest.raises(ValueError, match=r"several data sets \(cifar10, svhn\): pass data="):
+        NAAPPruner.from_study(mixed)

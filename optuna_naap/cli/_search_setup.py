@@ -153,10 +153,10 @@ def make_pruner(
         # NAAP-440's finals are CIFAR-10's: on other data they would prune on the wrong scale.
         console.print(
             f"study's task differs from NAAP-440's (data {args.data}, {epochs} epochs): "
-            "NAAP-440's rule is not applied; NAAPPruner learns from this study's own trials "
-            "(MedianPruner's rule until it has)"
+            "NAAP-440 used as a prior, calibrated on this study's trials (MedianPruner's rule "
+            "until 5 have completed)"
         )
-        return NAAPPruner()
+        return NAAPPruner(max_epochs=epochs)
     if predictor is not None:
         return pruner_for_recipe(name, max_epochs=epochs, predictor=predictor)
     frame = rows()
@@ -196,11 +196,26 @@ def make_sampler(
         if getattr(args, flag) and args.exhaustive:
             raise CommandError(f"--{flag} skips schemes; --exhaustive runs them all: choose one")
     prescreen = None
+    if args.prescreen and args.data != "cifar10":
+        # The pre-screen prunes before any training, against NAAP-440's finals: on other data
+        # there is no trial of the study's own to calibrate it with.
+        raise CommandError(
+            f"--prescreen judges schemes before training against NAAP-440's CIFAR-10 finals, "
+            f"not on the scale of --data {args.data}; leave it out (--pruner naap then uses "
+            "NAAP-440 as a prior, calibrated on this study's trials)"
+        )
     if args.prescreen:
+        from optuna_naap._data import curve_epochs, truncate_curves
         from optuna_naap._prescreen import SchemePrescreen
 
         frame = rows()
-        console.print(f"fitting the pre-screen's NAAPPredictor(0) on {len(frame)} NAAP-440 rows")
+        cut = ""
+        if args.epochs < curve_epochs(frame):
+            frame = truncate_curves(frame, args.epochs)
+            cut = f", their finals cut to {args.epochs} epochs (exact: the same recipe)"
+        console.print(
+            f"fitting the pre-screen's NAAPPredictor(0) on {len(frame)} NAAP-440 rows{cut}"
+        )
         prescreen = SchemePrescreen.from_frame(frame)
     refiner = None
     if args.refine:
