@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DECISION_ATTR",
     "NAAPPruner",
+    "TRANSFER_LEARNER",
     "default_decision_epochs",
     "packaged_prior",
     "pruner_for_recipe",
@@ -51,6 +52,13 @@ def default_decision_epochs(max_epochs: int) -> list[int]:
 
 _PACKAGED_PRIOR: list[NAAPPredictor] = []  # fit once per process, on first need
 _PRIOR_LOCK = threading.Lock()
+
+#: The learner of transfer mode when ``learn=True``: no MedianPruner floor (on NAS curves of
+#: another task early accuracy ranks schemes poorly: it lost 20-40% of the 10 best in the
+#: replays) and a top-10 bar at confidence 0.95. Chosen on a proxy task, NAAP-440's training
+#: rows cut to 12 epochs and replayed as an undeclared task (top-10 recall 1.00, compute 42%,
+#: against 0.80 and 31% with the median floor); docs/transfer.md has the figures.
+TRANSFER_LEARNER: dict[str, Any] = {"top_k": 10, "confidence": 0.95, "floor_percentile": None}
 
 #: How decision records name the prior fit on the packaged NAAP-440 data.
 PACKAGED_PRIOR = "NAAP-440 (packaged; architecture only, fit on its 400 training rows)"
@@ -411,7 +419,10 @@ class NAAPPruner(BasePruner):
             as one more feature of its model (the packaged NAAP-440 data's architecture-only
             predictor, :func:`packaged_prior`, for NAAP-440 knowledge; the earliest given
             predictor for knowledge of another task), calibrated on the study's own completed
-            trials; a fitted NAAPPredictor: that prior; ``False``: the learner alone.
+            trials (with ``learn=True``, a learner with :data:`TRANSFER_LEARNER`'s settings: no
+            MedianPruner floor, a top-10 bar at confidence 0.95, so nothing is pruned before
+            ``min_trials`` trials have completed; a given StudyLearner keeps its own); a fitted
+            NAAPPredictor: that prior; ``False``: the learner alone.
             ``NAAPPruner()`` (no predictors) judges every scheme trial this way.
         data: The data the predictors and ``reference_values`` come from, as trials record it
             in ``naap:data`` (``"cifar10"``: NAAP-440). :meth:`from_study` reads it from the
@@ -524,6 +535,7 @@ class NAAPPruner(BasePruner):
             StudyLearner() if learn is True else learn if isinstance(learn, StudyLearner) else None
         )
         self._task = KnowledgeTask(data, max_epochs)
+        self._default_learner = learn is True
         self._transfer = transfer
         # Transfer mode's learner (the learner with the prior as a feature): made on first need,
         # since the packaged prior costs a fit.
@@ -759,6 +771,7 @@ class NAAPPruner(BasePruner):
         if self._transfer is False or self._learner.prior is not None:
             return self._learner
         if self._transfer_learner is None:
+            base = StudyLearner(**TRANSFER_LEARNER) if self._default_learner else self._learner
             if isinstance(self._transfer, NAAPPredictor):
                 prior = self._transfer
                 label = f"the given NAAPPredictor (epochs={prior.epochs})"
@@ -771,7 +784,7 @@ class NAAPPruner(BasePruner):
                 # NAAP-440: its architecture-only predictor, since a curve prefix of another
                 # task is outside what a NAAP-440 curve model has seen.
                 prior, label = packaged_prior(), PACKAGED_PRIOR
-            self._transfer_learner = self._learner.with_prior(prior, label=label)
+            self._transfer_learner = base.with_prior(prior, label=label)
         return self._transfer_learner
 
     def _unjudged(

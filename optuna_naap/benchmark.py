@@ -43,6 +43,7 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from optuna_naap._features import available_epochs
+from optuna_naap._learner import StudyLearner
 from optuna_naap._pareto import (
     EXACT_COSTS,
     ParetoObjectives,
@@ -54,7 +55,7 @@ from optuna_naap._pareto import (
     should_prune,
 )
 from optuna_naap._predictor import NAAPPredictor
-from optuna_naap._pruner import NAAPPruner, default_decision_epochs
+from optuna_naap._pruner import TRANSFER_LEARNER, NAAPPruner, default_decision_epochs
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import MODEL_ID_ATTR
 from optuna_naap._scheme import scheme_to_dicts
@@ -288,6 +289,8 @@ class ReplayResult:
         wall_s: Wall time of the study, in seconds.
         best: The study's best accuracy.
         first_top10: Trials run until the first of the fold's 10 best completed (NaN if none).
+        first_pruned: Trials run until the first pruned one, the pruner's first saving (NaN
+            if it pruned none).
         objectives: The study's objectives (``"accuracy"`` for a single-objective replay).
         front_recall: Multi-objective: share of the fold's true front that completed.
         hv_regret: Multi-objective: hypervolume missed, as a share of the true front's.
@@ -305,6 +308,7 @@ class ReplayResult:
     wall_s: float
     best: float
     first_top10: float = math.nan
+    first_pruned: float = math.nan
     objectives: str = "accuracy"
     front_recall: float = math.nan
     hv_regret: float = math.nan
@@ -375,8 +379,10 @@ def builtin_pruners(
     training), the early top-k baseline, and NAAPPruner: ``naap`` (the defaults, predictors
     fit on the other folds), ``naap-transfer`` (``NAAPPruner()`` as on a new task: no
     predictors, the architecture-only prior of :meth:`FitContext.prior` calibrated on the
-    study's own trials), ``naap-scratch`` (``NAAPPruner(transfer=False)``: the study's own
-    trials alone),
+    study's own trials, with :data:`~optuna_naap._pruner.TRANSFER_LEARNER`'s settings),
+    ``naap-scratch`` (``NAAPPruner(transfer=False)``: the study's own trials alone, the default
+    StudyLearner); both without the learner's time budget, which a replay's microsecond trials
+    would exhaust,
     ``naap-at-10%`` (one decision at 10%), ``naap-cautious`` (confidence 0.99) and
     ``naap-top10`` (top_k 10 with confidence 0.99).
 
@@ -418,8 +424,16 @@ def builtin_pruners(
         ),
         "top10-after-1": lambda c: EarlyTopKPruner(10, epoch=1),
         "naap": lambda c: c.naap(),
-        "naap-transfer": lambda c: NAAPPruner(max_epochs=max_epochs, transfer=c.prior()),
-        "naap-scratch": lambda c: NAAPPruner(max_epochs=max_epochs, transfer=False),
+        "naap-transfer": lambda c: NAAPPruner(
+            max_epochs=max_epochs,
+            # A replayed trial takes microseconds: the learner's time budget (a share of the
+            # study's wall time) would starve its refits, which real training never does.
+            learn=StudyLearner(time_share=None, **TRANSFER_LEARNER),
+            transfer=c.prior(),
+        ),
+        "naap-scratch": lambda c: NAAPPruner(
+            max_epochs=max_epochs, learn=StudyLearner(time_share=None), transfer=False
+        ),
         "naap-at-10%": lambda c: c.naap((warmup,)),
         "naap-cautious": lambda c: c.naap(confidence=0.99),
         "naap-top10": lambda c: c.naap(top_k=10, confidence=0.99),
@@ -560,6 +574,7 @@ def replay_study(
     first_top10 = next(
         (t.number + 1 for t in complete if int(t.user_attrs[MODEL_ID_ATTR]) in top), math.nan
     )
+    first_pruned = next((t.number + 1 for t in trials if t.state == TrialState.PRUNED), math.nan)
     return ReplayResult(
         pruner=name or type(pruner).__name__,
         sampler=sampler,
@@ -573,6 +588,7 @@ def replay_study(
         wall_s=wall,
         best=best,
         first_top10=float(first_top10),
+        first_pruned=float(first_pruned),
         **(_front_figures(objective, complete) if objectives is not None else {}),
     )
 
@@ -781,6 +797,7 @@ def summarize(results: Sequence[ReplayResult]) -> list[dict[str, Any]]:
                 "min_recall": float(np.min([r.recall for r in rows])),
                 "wall_s": float(np.mean([r.wall_s for r in rows])),
                 "first_top10": _mean_finite([r.first_top10 for r in rows]),
+                "first_pruned": _mean_finite([r.first_pruned for r in rows]),
             }
         )
         if any(math.isfinite(r.front_recall) for r in rows):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,10 +19,13 @@ def naap440_table(
     from rich.table import Table
 
     out = out_dir(args.out)
+    what = "NAAP-440" if args.task_data == "cifar10" else f"{args.task_data} ({args.naap440})"
+    budget = f", {args.max_epochs} epochs" if args.max_epochs else ""
     table = Table(
-        title=f"NAAP-440 replay: {rows} schemes in {args.folds} folds, "
+        title=f"{what} replay{budget}: {rows} schemes in {args.folds} folds, "
         f"{args.seeds} seed(s) per sampler; means, min/max over studies; "
-        "recall = top-10 recall; * = Pareto front"
+        "recall = top-10 recall; 1st prune = trials until the first pruned one; "
+        "* = Pareto front"
     )
     multi = bool(summary) and "front_recall" in summary[0]
     if multi:
@@ -39,6 +43,7 @@ def naap440_table(
         "min",
         "hv regret" if multi else "regret",
         "max",
+        "1st prune",
         "wall s",
     )
     for column in columns:
@@ -54,6 +59,7 @@ def naap440_table(
             f"{row['min_' + recall]:.2f}",
             f"{100 * row[regret]:.3f}%" if multi else f"{row[regret]:.4f}",
             f"{100 * row['max_' + regret]:.3f}%" if multi else f"{row['max_' + regret]:.4f}",
+            f"{row['first_pruned']:.1f}" if math.isfinite(row["first_pruned"]) else "-",
             f"{row['wall_s']:.1f}",
         )
     console = Console(width=max(Console().width, 100))  # the table's columns need 100

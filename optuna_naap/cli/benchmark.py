@@ -76,6 +76,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a NAAP-440 CSV (v2); default: the published file shipped in the package",
     )
     parser.add_argument(
+        "--task-data",
+        metavar="NAME",
+        default="cifar10",
+        help="--suite naap440: the data the replayed rows were trained on, declared by each "
+        "replayed trial (default cifar10: NAAP-440's rows); another name, e.g. fashion-mnist "
+        "for benchmarks/data/fashion-mnist-12.csv, replays them as that task, and "
+        "naap-transfer takes the packaged NAAP-440 rows as its prior",
+    )
+    parser.add_argument(
         "--pruners",
         metavar="NAMES",
         help=f"comma-separated pruner names (default: all). naap440: {', '.join(REPLAY_PRUNERS)} "
@@ -148,6 +157,15 @@ def _naap440(args: argparse.Namespace) -> int:
         raise CommandError(f"unknown pruner {unknown[0]!r}; choose among {', '.join(known)}")
     samplers = names(args.samplers)
     frame = load_naap440(args.naap440)
+    knowledge = None
+    if args.task_data != "cifar10":
+        if not args.naap440:
+            raise CommandError(
+                f"--task-data {args.task_data} names the data of the rows given with --naap440 "
+                "(the default rows are NAAP-440's, cifar10)"
+            )
+        knowledge = load_naap440()  # the packaged rows: transfer from NAAP-440
+        knowledge = knowledge[knowledge["IsTest"] == 0]
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per replayed trial is noise
@@ -163,6 +181,8 @@ def _naap440(args: argparse.Namespace) -> int:
         predictor_options=options,
         progress=True,
         objectives=objectives,
+        data=args.task_data,
+        knowledge=knowledge,
     )
     summary = summarize(results)
     front = pareto_front(summary, key="front_recall" if objectives else "recall")
@@ -174,6 +194,7 @@ def _naap440(args: argparse.Namespace) -> int:
             "samplers": sorted({r.sampler for r in results}),
             "objectives": ",".join(objectives.names) if objectives else "accuracy",
             "max_epochs": args.max_epochs,
+            "task_data": args.task_data,
             "fast_predictors": bool(args.fast),
         },
         "summary": [{**row, "pareto": flag} for row, flag in zip(summary, front, strict=True)],
