@@ -519,6 +519,11 @@ class NAAPPredictor:
         from catboost import CatBoostError
 
         path = Path(path)
+        if path.is_dir():
+            raise PredictorFileError(f"{path} is a folder, not a predictor file")
+        if path.exists() and not path.is_file():
+            # A FIFO or a device: reading it would block or never end.
+            raise PredictorFileError(f"{path} is not a regular file, not a predictor file")
         try:
             document = json.loads(path.read_text())
         except FileNotFoundError as exc:

@@ -685,3 +685,17 @@ def test_a_duplicate_of_a_running_scheme_is_not_trained() -> None:
     with pytest.raises(optuna.TrialPruned, match=f"trial {first.number} holds this scheme"):
         suggest_scheme(study.ask())
     assert study.trials[1].state == TrialState.RUNNING  # the caller's tell() ends it
+
+
+def test_a_predictor_path_that_is_a_folder_or_a_fifo_is_one_message(tmp_path: Path) -> None:
+    """A FIFO would block the read for ever; a folder is not a file: both refused at once."""
+    import os
+
+    from optuna_naap import PredictorFileError
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    for name, said in (("fifo", "is not a regular file"), ("folder", "is a folder")):
+        with pytest.raises(PredictorFileError, match=said) as info:
+            NAAPPredictor.load(tmp_path / name)
+        assert "\n" not in str(info.value)
