@@ -740,7 +740,12 @@ class NAAPPruner(BasePruner):
                 decision["naap440"] = (
                     f"{why}: its finals and predictions are not on this task's scale, so it is "
                     f"a prior ({learner.prior_label}) calibrated on this study's own completed "
-                    f"trials (MedianPruner's rule until {learner.min_trials} have completed)"
+                    + (
+                        f"trials (nothing pruned before {learner.min_trials} have completed)"
+                        if learner.floor_percentile is None
+                        else f"trials (MedianPruner's rule until {learner.min_trials} have "
+                        "completed)"
+                    )
                 )
             else:
                 decision["mode"] = "study"

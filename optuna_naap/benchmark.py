@@ -833,9 +833,11 @@ def pareto_front(summary: Sequence[Mapping[str, Any]], *, key: str = "recall") -
     return flags
 
 
-def plot_pareto(summary: Sequence[Mapping[str, Any]], path: str) -> None:
+def plot_pareto(
+    summary: Sequence[Mapping[str, Any]], path: str, *, title: str = "NAAP-440 replay"
+) -> None:
     """Write a PNG to ``path`` of compute (x) against top-10 recall (y), one marker per row of
-    ``summary`` (:func:`summarize`)."""
+    ``summary`` (:func:`summarize`), one panel per sampler titled ``title`` and the sampler."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -868,7 +870,7 @@ def plot_pareto(summary: Sequence[Mapping[str, Any]], path: str) -> None:
         ax.set_ylabel("top-10 recall")
         ax.set_ylim(-0.05, 1.05)
         ax.grid(True, alpha=0.3)
-        ax.set_title(f"NAAP-440 replay, {sampler} sampler (outlined: Pareto front)")
+        ax.set_title(f"{title}, {sampler} sampler (outlined: Pareto front)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -153,8 +153,8 @@ def make_pruner(
         # NAAP-440's finals are CIFAR-10's: on other data they would prune on the wrong scale.
         console.print(
             f"study's task differs from NAAP-440's (data {args.data}, {epochs} epochs): "
-            "NAAP-440 used as a prior, calibrated on this study's trials (MedianPruner's rule "
-            "until 5 have completed)"
+            "NAAP-440 used as a prior, calibrated on this study's trials (nothing pruned "
+            "before 5 have completed)"
         )
         return NAAPPruner(max_epochs=epochs)
     if predictor is not None:

@@ -225,7 +225,9 @@ def _write_replay(
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps(document, indent=1))
     if objectives is None:
-        plot_pareto(summary, str(out / "pareto.png"))
+        what = "NAAP-440" if args.task_data == "cifar10" else args.task_data
+        budget = f" at {args.max_epochs} epochs" if args.max_epochs else ""
+        plot_pareto(summary, str(out / "pareto.png"), title=f"{what} replay{budget}")
     else:
         plot_fronts(
             frame,
