@@ -185,6 +185,8 @@ class ReplayObjective:
         data: str | None = NAAP440_DATA,
     ) -> None:
         _check_frame(pool, "pool")
+        if data is not None and (not isinstance(data, str) or not data.strip()):
+            raise BenchmarkError(f"data must be the rows' data name or None, but got {data=}")
         have = available_epochs(pool.columns)
         if max_epochs is None:
             max_epochs = have
@@ -664,6 +666,10 @@ def run_benchmark(
     from optuna_naap._data import truncate_curves
 
     pareto = _parse_objectives(objectives)
+    if not isinstance(data, str) or not data.strip():
+        raise BenchmarkError(f"data must be the rows' data name, but got {data=}")
+    if knowledge is not None:
+        _check_frame(knowledge, "knowledge")
     if samplers is None:
         samplers = _DEFAULT_SAMPLERS[pareto is not None]
     _check_frame(frame, "data")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,8 @@ def test_pareto_front_and_plot(tmp_path: Path) -> None:
         ({"samplers": ["grid"]}, "samplers must be among random, tpe"),
         ({"folds": 1}, "folds=1"),
         ({"seeds": []}, "at least one seed"),
+        ({"data": ""}, "data must be the rows' data name"),
+        ({"data": None}, "data must be the rows' data name"),
     ],
 )
 def test_bad_benchmark_arguments(
@@ -179,6 +182,47 @@ def test_bad_benchmark_arguments(
 ) -> None:
     with pytest.raises(BenchmarkError, match=message):
         run_benchmark(frame, **kwargs)
+
+
+def test_replay_of_another_task_is_judged_in_transfer_mode(frame: pd.DataFrame) -> None:
+    """Rows replayed as another task (a short budget of NAAP-440 rows standing in for other
+    data): each trial declares it; naap-transfer judges them with the knowledge rows as a
+    prior; naap's predictors, fit on the other fold of the same task, judge by their rule."""
+    from optuna_naap.benchmark import builtin_pruners, replay_study
+    from optuna_naap.data import truncate_curves
+    from optuna_naap.record import DATA_ATTR
+
+    rows = truncate_curves(frame, 12)
+    knowledge = frame[frame.IsTest == 0].head(60)
+    results = run_benchmark(
+        rows.head(40),
+        pruners=["naap-transfer", "naap"],
+        samplers=["random"],
+        seeds=[0],
+        max_epochs=12,
+        data="other-images",
+        knowledge=knowledge,
+        predictor_options=FAST,
+    )
+    assert [r.pruner for r in results] == ["naap-transfer", "naap"] * 2
+    assert all(math.isfinite(r.compute) and r.compute <= 1 for r in results)
+    # One replay by hand, to read its records.
+    from optuna_naap.benchmark import FitContext
+
+    context = FitContext(rows.head(20), 12, FAST, data="other-images", knowledge=knowledge)
+    pruner = builtin_pruners(12)["naap-transfer"](context)
+    storage = optuna.storages.InMemoryStorage()
+    result = replay_study(
+        rows.tail(20), pruner, max_epochs=12, data="other-images", storage=storage, study_name="t"
+    )
+    assert result.trials == 20
+    trials = optuna.load_study(study_name="t", storage=storage).trials
+    assert all(t.user_attrs[DATA_ATTR] == "other-images" for t in trials)
+    decisions = [t.user_attrs["naap:decision"] for t in trials if "naap:decision" in t.user_attrs]
+    assert decisions and all(d["mode"] == "transfer" for d in decisions)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials[:5])  # calibrating
+    context_prior = context.prior()
+    assert context_prior.epochs == 0 and context.prior() is context_prior  # fit once
 
 
 def test_rows_without_schemes(naap440_v2: pd.DataFrame) -> None:

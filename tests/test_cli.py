@@ -212,3 +212,7 @@ def test_benchmark_options_mean_one_thing(capsys: pytest.CaptureFixture[str]) ->
     assert "--n-trials sets --suite objectives' trials" in capsys.readouterr().err
     assert main(["benchmark", "--only", "sgd-digits"]) == 2
     assert "--only picks objectives of --suite objectives" in capsys.readouterr().err
+    assert main(["benchmark", "--task-data", "fashion-mnist"]) == 2
+    assert "--task-data fashion-mnist names the data of the rows given with --naap440" in " ".join(
+        capsys.readouterr().err.split()
+    )
