@@ -28,7 +28,7 @@ from optuna_naap._record import (
     new_decision,
     record_decision,
 )
-from optuna_naap._task import NAAP440_DATA, KnowledgeTask
+from optuna_naap._task import NAAP440_DATA, KnowledgeTask, describe_task
 from optuna_naap._trial import accuracy_curve, latest_epoch, trial_curve, trial_scheme
 
 if TYPE_CHECKING:
@@ -61,7 +61,9 @@ _PRIOR_LOCK = threading.Lock()
 TRANSFER_LEARNER: dict[str, Any] = {"top_k": 10, "confidence": 0.95, "floor_percentile": None}
 
 #: How decision records name the prior fit on the packaged NAAP-440 data.
-PACKAGED_PRIOR = "NAAP-440 (packaged; architecture only, fit on its 400 training rows)"
+PACKAGED_PRIOR = (
+    "the packaged NAAP-440 data's architecture-only NAAPPredictor, fit on its 400 training rows"
+)
 
 
 def packaged_prior() -> NAAPPredictor:
@@ -725,7 +727,7 @@ class NAAPPruner(BasePruner):
         why = (
             f"the trial's task ({mismatch}) is not the knowledge's ({self._task.describe()})"
             if mismatch is not None
-            else "no NAAP-440 predictors given"
+            else f"no predictors given for this trial's task ({describe_task(trial.user_attrs)})"
         )
         learner = self._transfer_learner_for()
         if learner is None:
@@ -738,13 +740,13 @@ class NAAPPruner(BasePruner):
             if learner.prior is not None:
                 decision["mode"] = "transfer"
                 decision["naap440"] = (
-                    f"{why}: its finals and predictions are not on this task's scale, so it is "
-                    f"a prior ({learner.prior_label}) calibrated on this study's own completed "
+                    f"{why}: NAAP-440's finals and predictions are not on this task's scale, so "
+                    f"they only give a prior ({learner.prior_label}), calibrated on this study's "
+                    "own completed trials "
                     + (
-                        f"trials (nothing pruned before {learner.min_trials} have completed)"
+                        f"(nothing pruned before {learner.min_trials} have completed)"
                         if learner.floor_percentile is None
-                        else f"trials (MedianPruner's rule until {learner.min_trials} have "
-                        "completed)"
+                        else f"(MedianPruner's rule until {learner.min_trials} have completed)"
                     )
                 )
             else:

@@ -411,7 +411,7 @@ def test_another_task_is_never_judged_on_naap440s_scale(
     for decision in decisions:
         assert decision["predictor"] != "naap440" and decision["mode"] == "transfer"
         assert said in decision["naap440"] and "not on this task's scale" in decision["naap440"]
-        assert "NAAP-440 (packaged" in decision["naap440"]
+        assert "packaged NAAP-440 data's architecture-only" in decision["naap440"]
     # Before min_trials completed trials, nothing more aggressive than MedianPruner's rule.
     assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) >= 5
     # The same rows, on NAAP-440's own task, are pruned by its rule.
