@@ -22,7 +22,9 @@ from optuna_naap import (
     NAAPPruner,
     NAAPSampler,
     SchemePrescreen,
+    SchemeSpace,
     report_epoch,
+    scheme_features,
     should_prune,
     suggest_scheme,
 )
@@ -50,6 +52,9 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
 SMALL = [{"kernel_size": 3, "width": 16, "stride": 1, "residual": False}]
+#: NAAP-440's first scheme: inside its space, so its predictors judge it.
+INSIDE = SchemeSpace().enumerate()[0]
+INSIDE_MACS = float(scheme_features(INSIDE)["NumMACs"])
 
 
 @pytest.fixture(scope="module")
@@ -192,12 +197,12 @@ def test_pruned_when_a_cheaper_completed_trial_is_better(
     study = _study(pruner=NAAPPruner(predictors[1], max_epochs=90))
     _cheap_rival(study, accuracy=0.99, macs=1.0)
     outcome: list[bool] = []
-    study.optimize(_one_epoch_objective(SMALL, outcome), n_trials=1)
+    study.optimize(_one_epoch_objective(INSIDE, outcome), n_trials=1)
     assert outcome == [True]
     trial = study.trials[-1]
     decision = trial.user_attrs[DECISION_ATTR]
     assert decision["verdict"] == "pruned" and decision["dominated_by"] == 0
-    assert decision["costs"] == [524464.0] and decision["threshold"] == 0.99
+    assert decision["costs"] == [INSIDE_MACS] and decision["threshold"] == 0.99
     assert decision["predicted"] + decision["margin"] < 0.99
     assert "is dominated by trial 0: 0.9900 at 1 MACs" in decision["reason"]
     assert trial.state == TrialState.PRUNED
@@ -208,12 +213,12 @@ def test_kept_when_nothing_cheaper_has_completed(predictors: dict[int, NAAPPredi
     _cheap_rival(study, accuracy=0.99, macs=1e12)  # better, but costs more
     _cheap_rival(study, accuracy=0.01, macs=1.0)  # cheaper, but far worse
     outcome: list[bool] = []
-    study.optimize(_one_epoch_objective(SMALL, outcome), n_trials=1)
+    study.optimize(_one_epoch_objective(INSIDE, outcome), n_trials=1)
     assert outcome == [False]
     decision = study.trials[-1].user_attrs[DECISION_ATTR]
     assert decision["verdict"] == "kept" and decision["dominated_by"] == 1
     assert "can pass trial 1: 0.0100" in decision["reason"]
-    assert study.trials[-1].values == [0.6, 524464.0]
+    assert study.trials[-1].values == [0.6, INSIDE_MACS]
 
 
 def test_reference_rows_prune_only_k_together(
@@ -226,7 +231,7 @@ def test_reference_rows_prune_only_k_together(
             pruner=NAAPPruner(predictors[1], max_epochs=90, pareto_references=references)
         )
         outcome: list[bool] = []
-        study.optimize(_one_epoch_objective(SMALL, outcome), n_trials=1)
+        study.optimize(_one_epoch_objective(INSIDE, outcome), n_trials=1)
         assert outcome == [pruned]
         decision = study.trials[-1].user_attrs[DECISION_ATTR]
         if pruned:
@@ -236,6 +241,20 @@ def test_reference_rows_prune_only_k_together(
             assert "no completed trial costs as little" in decision["reason"]
     with pytest.raises(ValueError, match="k must be a positive integer"):
         ParetoReferences(train, k=0)
+
+
+def test_a_scheme_outside_naap440s_space_is_kept_with_the_reason(
+    predictors: dict[int, NAAPPredictor],
+) -> None:
+    """A one-block scheme: NAAP-440's predictors never saw one, so the Pareto rule does not
+    judge it by their prediction (it would be pruned by the cheaper, better rival)."""
+    study = _study(pruner=NAAPPruner(predictors[1], max_epochs=90))
+    _cheap_rival(study, accuracy=0.99, macs=1.0)
+    outcome: list[bool] = []
+    study.optimize(_one_epoch_objective(SMALL, outcome), n_trials=1)
+    assert outcome == [False]
+    reason = study.trials[-1].user_attrs[DECISION_ATTR]["reason"]
+    assert "multi-objective: kept" in reason and "outside NAAP-440's space" in reason
 
 
 def test_prescreen_skips_a_dominated_scheme_before_training(
