@@ -362,6 +362,8 @@ def read_naap_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     path = Path(path)
     if path.is_dir():
         raise NAAPDataError(f"{path} is a folder, not a CSV file")
+    if path.exists() and not path.is_file():
+        raise NAAPDataError(f"{path} is not a regular file (a FIFO or a device), not a CSV file")
     if not path.is_file():
         raise NAAPDataError(f"no CSV file at {path}")
     try:

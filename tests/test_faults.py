@@ -687,7 +687,7 @@ def test_a_duplicate_of_a_running_scheme_is_not_trained() -> None:
     assert study.trials[1].state == TrialState.RUNNING  # the caller's tell() ends it
 
 
-def test_a_predictor_path_that_is_a_folder_or_a_fifo_is_one_message(tmp_path: Path) -> None:
+def test_an_input_path_that_is_a_folder_a_fifo_or_a_dangling_link_is_one_message(tmp_path: Path) -> None:
     """A FIFO would block the read for ever; a folder is not a file: both refused at once."""
     import os
 
@@ -695,7 +695,16 @@ def test_a_predictor_path_that_is_a_folder_or_a_fifo_is_one_message(tmp_path: Pa
 
     os.mkfifo(tmp_path / "fifo")
     (tmp_path / "folder").mkdir()
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     for name, said in (("fifo", "is not a regular file"), ("folder", "is a folder")):
         with pytest.raises(PredictorFileError, match=said) as info:
             NAAPPredictor.load(tmp_path / name)
         assert "\n" not in str(info.value)
+    # The same kinds given as NAAP-440 CSV files.
+    for name, said in (
+        ("fifo", "is not a regular file"),
+        ("folder", "is a folder"),
+        ("dangling", "no CSV file at"),
+    ):
+        with pytest.raises(NAAPDataError, match=said):
+            load_naap440(tmp_path / name)
