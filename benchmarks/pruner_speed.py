@@ -25,7 +25,15 @@ from typing import Any
 import numpy as np
 import optuna
 
-from optuna_naap import NAAPPredictor, NAAPPruner, load_naap440, record_scheme, report_epoch
+from optuna_naap import (
+    NAAPPredictor,
+    NAAPPruner,
+    Recipe,
+    load_naap440,
+    record_scheme,
+    record_task,
+    report_epoch,
+)
 
 DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
@@ -59,6 +67,7 @@ def main() -> None:
         row = test.iloc[i % len(test)]
         trial = study.ask()
         record_scheme(trial, json.loads(row["Scheme"]))
+        record_task(trial, "cifar10", epochs=90, recipe=Recipe())  # NAAP-440's rule decides
         pruned = False
         for epoch in range(1, 10):
             report_epoch(
@@ -118,6 +127,7 @@ def pareto(predictor: NAAPPredictor, train: Any, test: Any, finished: int, decis
         row = test.iloc[i % len(test)]
         trial = study.ask()
         record_scheme(trial, json.loads(row["Scheme"]))
+        record_task(trial, "cifar10", epochs=90, recipe=Recipe())  # NAAP-440's rule decides
         for epoch in range(1, 10):
             report_epoch(
                 trial,
