@@ -381,7 +381,9 @@ class NAAPPruner(BasePruner):
     Once a trial is pruned it stays pruned: later steps answer ``True`` too, as Optuna's
     pruners do. Every decision is written to the trial's user attributes: ``naap:decision``
     (JSON: epoch, predictor, predicted final, std, margin, threshold, verdict, reason, and the
-    trial it judged) and the flat ``naap:epoch``, ``naap:predicted``, ``naap:threshold`` and
+    trial it judged; ``mode``: ``"naap440"`` for NAAP-440's rule, ``"transfer"`` for a scheme
+    trial of another task judged with a prior, ``"study"`` for the study's own trials alone) and
+    the flat ``naap:epoch``, ``naap:predicted``, ``naap:threshold`` and
     ``naap:verdict`` (sortable columns in optuna-dashboard). Decisions depend only on what the
     storage holds, so several workers on one RDB storage agree; learnt models are a per-process
     cache of it. A non-finite value at a NAAP decision epoch is pruned, as Optuna's own pruners
@@ -717,11 +719,17 @@ class NAAPPruner(BasePruner):
         )
         if not scheme_trial:
             if self._learner is not None:
-                return self._learner.decide(study, trial, bound)
+                decision = self._learner.decide(study, trial, bound)
+                if decision is not None:
+                    decision["mode"] = "study"
+                return decision
             return self._unjudged(study, trial, bound, maximize)
         mismatch = self._mismatch(trial) if self._rule is not None else None
         if self._rule is not None and mismatch is None:
-            return self._rule.decide(study, trial, bound)
+            decision = self._rule.decide(study, trial, bound)
+            if decision is not None:
+                decision["mode"] = "naap440"
+            return decision
         # A scheme trial of another task than the knowledge's, or no predictors given: the
         # knowledge is not on the trial's scale, so it can only be a prior (transfer mode).
         why = (

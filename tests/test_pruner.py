@@ -418,6 +418,7 @@ def test_another_task_is_never_judged_on_naap440s_scale(
     same = optuna.create_study(direction="maximize", pruner=pruner)
     same.optimize(_task_objective(rows, 90, "cifar10", Recipe().to_json()), n_trials=10)
     assert all(t.user_attrs[DECISION_ATTR]["predictor"] == "naap440" for t in same.trials)
+    assert all(t.user_attrs[DECISION_ATTR]["mode"] == "naap440" for t in same.trials)
     assert all(t.state == optuna.trial.TrialState.PRUNED for t in same.trials)
 
 
