@@ -687,7 +687,9 @@ def test_a_duplicate_of_a_running_scheme_is_not_trained() -> None:
     assert study.trials[1].state == TrialState.RUNNING  # the caller's tell() ends it
 
 
-def test_an_input_path_that_is_a_folder_a_fifo_or_a_dangling_link_is_one_message(tmp_path: Path) -> None:
+def test_an_input_path_that_is_a_folder_a_fifo_or_a_dangling_link_is_one_message(
+    tmp_path: Path,
+) -> None:
     """A FIFO would block the read for ever; a folder is not a file: both refused at once."""
     import os
 
