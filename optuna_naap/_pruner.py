@@ -22,6 +22,7 @@ from optuna_naap._pareto import ParetoObjectives, ParetoReferences, judge_pareto
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._record import (
     CURVE_ATTR,
+    DATA_ATTR,
     DECISION_ATTR,
     bound_decision,
     keep_rule,
@@ -77,6 +78,11 @@ def packaged_prior() -> NAAPPredictor:
             frame = load_naap440()
             _PACKAGED_PRIOR.append(NAAPPredictor(0).fit(frame[frame["IsTest"] == 0]))
         return _PACKAGED_PRIOR[0]
+
+
+def recorded_scheme(trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]] | None:
+    """The scheme of a trial that recorded one and report_epoch's losses, else ``None``."""
+    return trial_scheme(trial) if CURVE_ATTR in trial.user_attrs else None
 
 
 def check_bar_options(
@@ -280,10 +286,6 @@ class _SchemeRule:
             epoch: margin_quantile(getattr(model, "cv_residuals_", np.empty(0)), confidence)
             for epoch, model in self.predictors.items()
         }
-
-    def covers(self, trial: optuna.trial.FrozenTrial) -> bool:
-        """Whether this rule judges ``trial``: a recorded scheme and report_epoch's losses."""
-        return CURVE_ATTR in trial.user_attrs and trial_scheme(trial) is not None
 
     def decide(
         self,
@@ -639,7 +641,6 @@ class NAAPPruner(BasePruner):
             ValueError: the study's trials declare more than one data set and ``data`` is not
                 given.
         """
-        from optuna_naap._record import DATA_ATTR
         from optuna_naap._study_io import study_to_frame
 
         if "data" not in options:
@@ -688,9 +689,9 @@ class NAAPPruner(BasePruner):
         objectives = known.get(study._study_id)
         if objectives is None:
             objectives = known[study._study_id] = ParetoObjectives.of_study(study)
-        covered = self._rule is not None and self._rule.covers(trial)
-        mismatch = self._mismatch(trial) if covered else None
-        if self._rule is not None and covered and mismatch is None:
+        scheme = recorded_scheme(trial) if self._rule is not None else None
+        mismatch = self._mismatch(trial, scheme) if scheme is not None else None
+        if self._rule is not None and scheme is not None and mismatch is None:
             return self._rule.decide(study, trial, bound, objectives)
         if bound is not None:
             return None
@@ -714,17 +715,15 @@ class NAAPPruner(BasePruner):
         bound: dict[str, Any] | None,
         maximize: bool,
     ) -> dict[str, Any] | None:
-        scheme_trial = (
-            maximize and CURVE_ATTR in trial.user_attrs and trial_scheme(trial) is not None
-        )
-        if not scheme_trial:
+        scheme = recorded_scheme(trial) if maximize else None
+        if scheme is None:
             if self._learner is not None:
                 decision = self._learner.decide(study, trial, bound)
                 if decision is not None:
                     decision["mode"] = "study"
                 return decision
             return self._unjudged(study, trial, bound, maximize)
-        mismatch = self._mismatch(trial) if self._rule is not None else None
+        mismatch = self._mismatch(trial, scheme) if self._rule is not None else None
         if self._rule is not None and mismatch is None:
             decision = self._rule.decide(study, trial, bound)
             if decision is not None:
@@ -762,17 +761,19 @@ class NAAPPruner(BasePruner):
                 decision["naap440"] = f"{why}: judged by the study's own trials alone"
         return decision
 
-    def _mismatch(self, trial: optuna.trial.FrozenTrial) -> str | None:
+    def _mismatch(
+        self, trial: optuna.trial.FrozenTrial, scheme: list[dict[str, Any]]
+    ) -> str | None:
         """How a scheme trial differs from the knowledge: its task, or, for NAAP-440's
-        knowledge, a scheme outside NAAP-440's space (its predictors never saw one)."""
+        knowledge, its ``scheme`` outside NAAP-440's space (its predictors never saw one)."""
         mismatch = self._task.mismatch(trial)
         if mismatch is None and self._task.data == NAAP440_DATA:
-            scheme = json.dumps(trial_scheme(trial))
-            inside = self._in_naap_space.get(scheme)
+            key = json.dumps(scheme)
+            inside = self._in_naap_space.get(key)
             if inside is None:
                 from optuna_naap._space import SchemeSpace
 
-                inside = self._in_naap_space[scheme] = SchemeSpace().contains(json.loads(scheme))
+                inside = self._in_naap_space[key] = SchemeSpace().contains(scheme)
             if not inside:
                 mismatch = "a scheme outside NAAP-440's space"
         return mismatch

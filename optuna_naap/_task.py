@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import DATA_ATTR, RECIPE_ATTR
+from optuna_naap._scheme import _plain
 
 if TYPE_CHECKING:
     import optuna
@@ -66,12 +67,8 @@ def record_task(
     """
     if not isinstance(data, str) or not data.strip():
         raise ValueError(f"data must be the data's name (a non-empty string), but got {data=}")
-    if not isinstance(epochs, int) or isinstance(epochs, bool):
-        if hasattr(epochs, "item") and isinstance(epochs.item(), int):  # a numpy integer
-            epochs = int(epochs.item())
-        else:
-            raise ValueError(f"epochs must be a positive integer, but got {epochs=}")
-    if epochs < 1:
+    epochs = _plain(epochs)  # a numpy integer, as read from a DataFrame
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, but got {epochs=}")
     if recipe is not None and not isinstance(recipe, Recipe):
         raise ValueError(f"recipe must be a Recipe or None, but got {type(recipe).__name__}")
