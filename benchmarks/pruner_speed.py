@@ -29,6 +29,7 @@ from optuna_naap import (
     NAAPPredictor,
     NAAPPruner,
     Recipe,
+    SchemeRule,
     load_naap440,
     record_scheme,
     record_task,
@@ -51,7 +52,7 @@ def main() -> None:
     started = time.perf_counter()
     predictor = NAAPPredictor(9).fit(train)
     print(f"fit NAAPPredictor(9) on {len(train)} rows: {time.perf_counter() - started:.1f} s")
-    pruner = NAAPPruner(predictor, reference_values=train["MaxAccuracy"].to_numpy())
+    pruner = NAAPPruner(SchemeRule(predictor, reference_values=train["MaxAccuracy"].to_numpy()))
     study = optuna.create_study(direction="maximize", pruner=pruner)
     rng = np.random.default_rng(0)
     study.add_trials(
@@ -108,7 +109,7 @@ def pareto(predictor: NAAPPredictor, train: Any, test: Any, finished: int, decis
     from optuna_naap import should_prune
     from optuna_naap.pareto import ParetoReferences
 
-    pruner = NAAPPruner(predictor, pareto_references=ParetoReferences(train))
+    pruner = NAAPPruner(SchemeRule(predictor, pareto_references=ParetoReferences(train)))
     study = optuna.create_study(directions=["maximize", "minimize"], pruner=pruner)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -68,9 +68,7 @@ def main() -> None:
     epochs = curve_epochs(fm)
     pruners = {n: builtin_pruners(epochs)[n] for n in (*PRUNERS, "naap")}
     pruners["transfer settings, no prior"] = lambda c: NAAPPruner(
-        max_epochs=epochs,
-        learn=StudyLearner(time_share=None, **TRANSFER_LEARNER),
-        transfer=False,
+        learn=StudyLearner(time_share=None, **TRANSFER_LEARNER), transfer=False
     )
     common: dict[str, Any] = {"samplers": ["random"], "seeds": [0, 1, 2], "folds": 2}
     fm_summary = summarize(

@@ -40,7 +40,7 @@ def main() -> None:
                 top_k=top_k,
                 confidence=confidence,
             )
-            return NAAPPruner(max_epochs=12, learn=learner, transfer=c.prior())
+            return NAAPPruner(learn=learner, transfer=c.prior())
 
         grid[f"floor={floor} top_k={top_k} confidence={confidence}"] = factory
     grid["median (warm-up 1)"] = lambda c: optuna.pruners.MedianPruner(

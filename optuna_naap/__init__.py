@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from optuna_naap._data import NAAPDataError, load_naap440
 from optuna_naap._features import scheme_features
 from optuna_naap._images import ImageData, load_cifar10, synthetic_images
-from optuna_naap._pareto import should_prune
 from optuna_naap._predictor import NAAPPredictor, PredictorFileError
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import DECISION_ATTR
@@ -38,6 +37,8 @@ if TYPE_CHECKING:
     from optuna_naap._objective import CIFAR10Objective, train_scheme
     from optuna_naap._prescreen import SchemePrescreen
     from optuna_naap._pruner import NAAPPruner
+    from optuna_naap._rule import SchemeRule
+    from optuna_naap._should_prune import should_prune
     from optuna_naap._study_predictor import StudyPredictor
 
 __version__ = "0.1.0"
@@ -53,6 +54,7 @@ __all__ = [
     "PredictorFileError",
     "Recipe",
     "SchemePrescreen",
+    "SchemeRule",
     "SchemeSpace",
     "SpaceRefiner",
     "StudyLearner",
@@ -76,6 +78,8 @@ _LAZY = {
     "CIFAR10Objective": "optuna_naap._objective",
     "train_scheme": "optuna_naap._objective",
     "NAAPPruner": "optuna_naap._pruner",
+    "should_prune": "optuna_naap._should_prune",
+    "SchemeRule": "optuna_naap._rule",
     "StudyLearner": "optuna_naap._learner",
     "StudyPredictor": "optuna_naap._study_predictor",
     "SchemePrescreen": "optuna_naap._prescreen",

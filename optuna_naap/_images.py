@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from optuna_naap._data import default_cache_dir
+
 __all__ = [
     "CIFAR10_DIR",
     "FASHION_MNIST_DEBIAN",
@@ -272,8 +274,6 @@ def load_fashion_mnist(
     import os
     import shutil
     import tempfile
-
-    from optuna_naap._data import default_cache_dir
 
     for name, value, most in (("n_train", n_train, 60_000), ("n_test", n_test, 10_000)):
         if value is not None and (

@@ -11,7 +11,8 @@ Two rules, either of which prunes:
   out-of-fold errors) cannot reach the ``top_k``-th best final, the trial is pruned.
 
 The learnt models are a cache of what the storage holds, kept per storage object and study;
-they are refit as more trials complete, geometrically and within a share of the study's time.
+they are refit as more trials complete, geometrically in their count (deterministic), or
+within a share of the study's time when ``time_share`` asks for it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from optuna_naap._optuna import storage_of, study_id_of
 from optuna_naap._record import keep_rule, new_decision
 from optuna_naap._study_predictor import StudyPredictor
 
@@ -98,8 +100,11 @@ class StudyLearner:
             ``1 - confidence``.
         min_trials: Completed trials needed before the first model is fit.
         growth: Refit when the completed trials have grown by this factor since the last fit.
-        time_share: Most of the study's elapsed time (since its first completed trial
-            started) that fitting may take: refits wait while over it; ``None`` for no limit.
+        time_share: ``None`` (the default): refits come only by completed-trial counts
+            (``growth``), so the same trials give the same decisions on any machine. A share
+            of the study's elapsed time (since its first completed trial started) caps fitting
+            instead: refits wait while over it (cheaper on fast objectives, but decisions then
+            depend on the machine's speed).
         floor_percentile: The floor rule's percentile (50: Optuna's MedianPruner; 25 prunes
             more, 75 less); ``None`` for no floor.
         n_startup_trials: Completed trials before the floor rule prunes (as MedianPruner).
@@ -127,7 +132,7 @@ class StudyLearner:
         confidence: float = 0.8,
         min_trials: int = 5,
         growth: float = 1.25,
-        time_share: float | None = 0.05,
+        time_share: float | None = None,
         floor_percentile: float | None = 50.0,
         n_startup_trials: int = 5,
         n_warmup_steps: int = 0,
@@ -205,10 +210,10 @@ class StudyLearner:
     # -- state ------------------------------------------------------------------------------
 
     def _state(self, study: optuna.study.Study) -> _StudyState:
-        storage = study._storage
+        storage = storage_of(study)
         with self._lock:
             per_study = self._states.setdefault(storage, {})
-            return per_study.setdefault(study._study_id, _StudyState())
+            return per_study.setdefault(study_id_of(study), _StudyState())
 
     def models(self, study: optuna.study.Study) -> dict[int, StudyPredictor]:
         """The models learnt so far for ``study``, by checkpoint step (empty before any)."""

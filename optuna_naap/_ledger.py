@@ -15,6 +15,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
+from optuna_naap._optuna import trial_id_of
 from optuna_naap._record import DUPLICATE_ATTR, PLANNED_ATTR, SCHEME_ATTR
 from optuna_naap._scheme import scheme_key
 from optuna_naap._trial import trial_scheme
@@ -94,14 +95,14 @@ def held_schemes(
     held: dict[str, int] = {}
     failures: dict[str, int] = {}
     for trial in trials:
-        if trial._trial_id == exclude:
+        if trial_id_of(trial) == exclude:
             continue
-        if cache is not None and trial._trial_id in cache:
-            key = cache[trial._trial_id]
+        if cache is not None and trial_id_of(trial) in cache:
+            key = cache[trial_id_of(trial)]
         else:
             key = _held_key(trial, from_params)
             if cache is not None and trial.state.is_finished():
-                cache[trial._trial_id] = key
+                cache[trial_id_of(trial)] = key
         if key is None:
             continue
         if trial.state == TrialState.FAIL:

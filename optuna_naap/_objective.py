@@ -14,12 +14,13 @@ import torch.nn.functional as F
 
 from optuna_naap._images import ImageData
 from optuna_naap._net import SchemeNet
-from optuna_naap._pareto import is_multi_objective, objective_values, should_prune
+from optuna_naap._pareto import objective_values
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import DATA_ATTR, DEVICE_ATTR, FAILURE_ATTR, RECIPE_ATTR
 from optuna_naap._scheme import SchemeLike, scheme_to_dicts
+from optuna_naap._should_prune import should_prune
 from optuna_naap._space import SchemeSpace
-from optuna_naap._trial import report_epoch, suggest_scheme, trial_scheme
+from optuna_naap._trial import is_multi_objective, report_epoch, suggest_scheme, trial_scheme
 
 __all__ = [
     "FAILURE_ATTR",

@@ -7,21 +7,25 @@ dominated by the study's front wherever its accuracy ends up, and can stop.
 
 Optuna's ``Trial.report`` and ``Trial.should_prune`` raise ``NotImplementedError`` in
 multi-objective studies; :func:`~optuna_naap.report_epoch` stores the accuracy in the trial's
-``naap:accuracies`` user attribute there, and :func:`should_prune` asks the study's pruner.
+``naap:accuracies`` user attribute there, and :func:`~optuna_naap.should_prune` asks the
+study's pruner.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from optuna_naap._features import scheme_features
-from optuna_naap._record import ACCURACY_ATTR, COSTS_ATTR, keep_rule
+from optuna_naap._record import COSTS_ATTR, keep_rule
+from optuna_naap._trial import trial_scheme
 
 if TYPE_CHECKING:
     import optuna
@@ -33,13 +37,9 @@ __all__ = [
     "ParetoObjectives",
     "ParetoReferences",
     "dominating_trial",
-    "front_points",
-    "hypervolume",
     "objective_values",
-    "pareto_mask",
     "record_cost",
     "scheme_costs",
-    "should_prune",
     "trial_costs",
 ]
 
@@ -186,8 +186,6 @@ def trial_costs(
     from :func:`record_cost`.
     """
     if scheme is None:
-        from optuna_naap._trial import trial_scheme
-
         scheme = trial_scheme(trial)  # type: ignore[arg-type]
     features = scheme_features(scheme) if scheme is not None else None
     measured = trial.user_attrs.get(COSTS_ATTR) or {}
@@ -231,8 +229,6 @@ def dominating_trial(
     """The best accuracy among the completed trials ``done`` that cost no more than ``costs``
     (in the order of ``objectives.costs``) in every cost, that trial, and how many completed
     trials have finite values (NaN and ``None`` when no completed trial is as cheap)."""
-    import numpy as np
-
     width = len(objectives.names)
     usable = [t for t in done if t.values and len(t.values) == width]
     if not usable:
@@ -267,10 +263,6 @@ class ParetoReferences:
     """
 
     def __init__(self, frame: pd.DataFrame, *, k: int = 3) -> None:
-        import json
-
-        import numpy as np
-
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer, but got {k=}")
         if "MaxAccuracy" not in frame.columns:
@@ -293,8 +285,6 @@ class ParetoReferences:
         """The ``k``-th best accuracy among rows costing no more than ``costs`` (in the order
         of ``objectives.costs``; NaN when fewer than ``k``, or when a cost is not known for the
         rows), and how many rows cost no more."""
-        import numpy as np
-
         if any(name not in self.costs for name in objectives.costs):
             return math.nan, 0
         cheap = np.ones(len(self.accuracy), dtype=bool)
@@ -381,153 +371,3 @@ def _short(value: float) -> str:
         if abs(value) >= size:
             return f"{value / size:.3g}{unit}"
     return f"{value:.4g}"
-
-
-def is_multi_objective(trial: optuna.trial.BaseTrial) -> bool:
-    """Whether ``trial`` belongs to a multi-objective study (a FixedTrial belongs to none)."""
-    study = getattr(trial, "study", None)
-    return study is not None and len(study.directions) > 1
-
-
-def should_prune(trial: optuna.trial.Trial) -> bool:
-    """``trial.should_prune()`` that also works in multi-objective studies.
-
-    In a single-objective study this is ``trial.should_prune()``. In a multi-objective one,
-    where Optuna raises ``NotImplementedError``, the study's pruner is asked directly: a
-    :class:`~optuna_naap.NAAPPruner` judges the trial by the Pareto rule, a ``NopPruner``
-    never prunes.
-
-    Raises:
-        ValueError: in a multi-objective study whose pruner cannot judge one.
-
-    Example:
-        .. code-block:: python
-
-            import optuna
-            from optuna_naap import NAAPPruner, report_epoch, should_prune, suggest_scheme
-            from optuna_naap.pareto import objective_values
-
-            def objective(trial):
-                suggest_scheme(trial)
-                accuracy = 0.0
-                for epoch in range(1, 6):
-                    accuracy = 0.5 + 0.05 * epoch  # your training here
-                    report_epoch(trial, epoch, accuracy=accuracy, loss_mean=1.0, loss_median=1.0)
-                    if should_prune(trial):
-                        raise optuna.TrialPruned()
-                return objective_values(trial, accuracy)
-
-            study = optuna.create_study(
-                directions=["maximize", "minimize"], pruner=NAAPPruner()
-            )
-            study.set_metric_names(["accuracy", "macs"])
-            study.optimize(objective, n_trials=3)
-    """
-    if not is_multi_objective(trial):
-        return trial.should_prune()
-    study = trial.study
-    from optuna.pruners import NopPruner
-
-    from optuna_naap._pruner import NAAPPruner
-
-    pruner = study.pruner
-    if isinstance(pruner, NopPruner):
-        return False
-    if not isinstance(pruner, NAAPPruner) and not getattr(pruner, "multi_objective", False):
-        raise ValueError(
-            f"{type(pruner).__name__} cannot prune a multi-objective study (Optuna's pruners "
-            "judge one value); use optuna_naap.NAAPPruner or NopPruner"
-        )
-    return bool(pruner.prune(study, trial._get_latest_trial()))
-
-
-def record_accuracy(trial: optuna.trial.Trial, epoch: int, accuracy: float) -> None:
-    """Store an epoch's accuracy in a multi-objective study, where ``trial.report`` raises.
-
-    It goes to the trial's ``naap:accuracies`` user attribute, not to Optuna's intermediate
-    values: Optuna's multi-objective samplers (TPE) assume a pruned trial there has none.
-    """
-    accuracies = dict(trial.user_attrs.get(ACCURACY_ATTR) or {})
-    accuracies[str(epoch)] = float(accuracy)
-    trial.set_user_attr(ACCURACY_ATTR, accuracies)
-
-
-def pareto_mask(accuracy: Sequence[float], costs: Sequence[Sequence[float]]) -> list[bool]:
-    """Whether each point (accuracy maximised, costs minimised) is on the Pareto front: no
-    other point is at least as accurate and at most as costly, and better in one of them.
-    Equal points are all on the front."""
-    points = [
-        (float(a), tuple(float(c) for c in cs)) for a, cs in zip(accuracy, costs, strict=True)
-    ]
-    mask = []
-    for a, cs in points:
-        dominated = any(
-            b >= a
-            and all(d <= c for d, c in zip(ds, cs, strict=True))
-            and (b > a or any(d < c for d, c in zip(ds, cs, strict=True)))
-            for b, ds in points
-        )
-        mask.append(not dominated)
-    return mask
-
-
-def hypervolume(
-    accuracy: Sequence[float],
-    costs: Sequence[Sequence[float]],
-    *,
-    reference: tuple[float, Sequence[float]],
-) -> float:
-    """The hypervolume the points dominate up to ``reference`` (worst accuracy, worst costs).
-
-    Points no better than the reference in every objective add nothing.
-    """
-    import numpy as np
-
-    worst_accuracy, worst_costs = reference
-    losses = np.array(
-        [[-a, *cs] for a, cs in zip(accuracy, costs, strict=True)], dtype="float64"
-    ).reshape(-1, 1 + len(worst_costs))
-    ref = np.array([-worst_accuracy, *worst_costs], dtype="float64")
-    losses = losses[(losses < ref).all(axis=1)]
-    if not len(losses):
-        return 0.0
-    if losses.shape[1] == 2:
-        # Sweep by the first loss: each front point adds its slab up to the last best second.
-        order = np.lexsort((losses[:, 1], losses[:, 0]))
-        volume, best_second = 0.0, ref[1]
-        for x, y in losses[order]:
-            if y < best_second:
-                volume += (ref[0] - x) * (best_second - y)
-                best_second = y
-        return float(volume)
-    from optuna._hypervolume import compute_hypervolume
-
-    return float(compute_hypervolume(losses, ref))
-
-
-def front_points(study: optuna.study.Study, objectives: ParetoObjectives) -> dict[str, list[Any]]:
-    """What a Pareto plot of a multi-objective NAS study shows, per trial: the completed
-    trials (accuracy, costs, number, on the study's front or not) and the pruned ones at their
-    last predicted accuracy (costs from their decision, or their scheme)."""
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    finished = [
-        (t.number, *objectives.split(t.values))
-        for t in done
-        if t.values and len(t.values) == len(objectives.names)
-    ]
-    mask = pareto_mask([f[1] for f in finished], [f[2] for f in finished]) if finished else []
-    from optuna_naap._record import bound_decision
-
-    pruned = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)):
-        decision = bound_decision(t) or {}
-        predicted = decision.get("predicted")
-        costs = decision.get("costs") or trial_costs(t, objectives)
-        if isinstance(predicted, (int, float)) and not isinstance(costs, str):
-            pruned.append(
-                (t.number, float(predicted), tuple(costs), int(decision.get("epoch", 0)))
-            )
-    return {
-        "complete": [(n, a, c, bool(m)) for (n, a, c), m in zip(finished, mask, strict=True)],
-        "pruned": pruned,
-    }

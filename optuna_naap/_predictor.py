@@ -2,129 +2,42 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
+import math
 import os
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from optuna_naap._component import Component
 from optuna_naap._features import (
     SCHEME_COLUMNS,
     SCHEME_COLUMNS_V2,
     available_epochs,
     build_features,
+    scheme_features,
 )
+from optuna_naap._metrics import kendall_tau, mean_absolute_error
+from optuna_naap._predictor_file import (
+    PredictorFileError,
+    read_predictor_file,
+    write_predictor_file,
+)
+from optuna_naap._study_io import study_to_frame
 
 if TYPE_CHECKING:
     import optuna
     import pandas as pd
-    from catboost import CatBoost
 
-__all__ = ["NAAPPredictor", "PredictorFileError"]
+__all__ = ["NAAPPredictor", "PredictorFileError", "scheme_row"]
 
-_FORMAT = "optuna-naap/predictor"
-_FORMAT_VERSION = 1
 _LOSSES = ("RMSE", "PairLogit")
 #: Architecture weights tried by ``architecture_weight="auto"``.
 _WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 _INNER_FOLDS = 5
-_VIRTUAL_ENSEMBLES = 10
-
-
-class PredictorFileError(ValueError):
-    """A predictor file that is not one, is corrupt, or is of an unknown format version."""
-
-
-class _Component:
-    """CatBoost models on one feature set, calibrated to accuracies."""
-
-    def __init__(
-        self,
-        epochs: int,
-        models: list[CatBoost],
-        feature_names: list[str],
-        calibration: tuple[float, float],
-    ) -> None:
-        self.epochs = epochs
-        self.models = models
-        self.feature_names = feature_names
-        self.calibration = calibration
-
-    def matrix(self, features: pd.DataFrame) -> np.ndarray:
-        """The component's columns as a float matrix.
-
-        CatBoost builds a Pool from a DataFrame column by column, which costs more than the
-        prediction itself for the pruner's single row; a matrix is cheap.
-        """
-        import pandas as pd
-
-        columns = features.columns.get_indexer(pd.Index(self.feature_names))
-        if (columns < 0).any():
-            missing = [n for n, i in zip(self.feature_names, columns, strict=True) if i < 0]
-            raise ValueError(f"the features lack the columns {', '.join(missing)}")
-        return np.ascontiguousarray(features.to_numpy(dtype="float64")[:, columns])
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        slope, intercept = self.calibration
-        threads = 1 if len(x) < 64 else -1  # a thread pool costs more than a few rows
-        return (
-            slope * np.mean([m.predict(x, thread_count=threads) for m in self.models], axis=0)
-            + intercept
-        )
-
-    def members(self, x: np.ndarray) -> np.ndarray:
-        """Predictions of every virtual ensemble of every model: rows x members."""
-        slope, intercept = self.calibration
-        threads = 1 if len(x) < 64 else -1
-        virtual = [
-            np.asarray(
-                m.virtual_ensembles_predict(
-                    x,
-                    prediction_type="VirtEnsembles",
-                    virtual_ensembles_count=_VIRTUAL_ENSEMBLES,
-                    thread_count=threads,
-                )
-            )[:, :, 0]
-            for m in self.models
-        ]
-        return slope * np.concatenate(virtual, axis=1) + intercept
-
-    def to_json(self) -> dict[str, Any]:
-        encoded = []
-        with tempfile.TemporaryDirectory() as tmpdir:
-            for i, model in enumerate(self.models):
-                # CatBoost's public API writes its binary format to files only.
-                model_path = Path(tmpdir) / f"model{i}.cbm"
-                model.save_model(str(model_path), format="cbm")
-                encoded.append(base64.b64encode(model_path.read_bytes()).decode("ascii"))
-        return {
-            "epochs": self.epochs,
-            "feature_names": self.feature_names,
-            "calibration": list(self.calibration),
-            "models": encoded,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> _Component:
-        from catboost import CatBoost
-
-        models = []
-        for encoded in data["models"]:
-            model = CatBoost()
-            model.load_model(blob=base64.b64decode(encoded, validate=True))
-            models.append(model)
-        slope, intercept = data["calibration"]
-        return cls(
-            int(data["epochs"]),
-            models,
-            [str(n) for n in data["feature_names"]],
-            (float(slope), float(intercept)),
-        )
 
 
 class NAAPPredictor:
@@ -299,7 +212,7 @@ class NAAPPredictor:
 
     def _fit_component(
         self, epochs: int, features: pd.DataFrame, target: np.ndarray, n_models: int
-    ) -> _Component:
+    ) -> Component:
         from catboost import CatBoost, CatBoostError, Pool
 
         columns = list(self.architecture_features_ if epochs == 0 else features.columns)
@@ -333,7 +246,7 @@ class NAAPPredictor:
                     "fit on more, or more varied, schemes"
                 ) from exc
             models.append(model)
-        component = _Component(epochs, models, columns, (1.0, 0.0))
+        component = Component(epochs, models, columns, (1.0, 0.0))
         if self.loss == "PairLogit":
             slope, intercept = np.polyfit(component.predict(component.matrix(features)), target, 1)
             component.calibration = (float(slope), float(intercept))
@@ -345,8 +258,6 @@ class NAAPPredictor:
         """Inner K-fold CV with one model per component: the architecture weight with the best
         mean Kendall tau (among equals, the lowest MAE) and its out-of-fold predictions."""
         from sklearn.model_selection import KFold
-
-        from optuna_naap._metrics import kendall_tau, mean_absolute_error
 
         folds = min(_INNER_FOLDS, len(target))
         scores: dict[float, list[tuple[float, float]]] = {w: [] for w in weights}
@@ -387,8 +298,6 @@ class NAAPPredictor:
         if isinstance(data, pd.DataFrame):
             frame = data
         else:
-            from optuna_naap._study_io import study_to_frame
-
             frame = study_to_frame(data, epochs=self.epochs or None)
         if "MaxAccuracy" not in frame.columns:
             raise ValueError("fitting needs a MaxAccuracy column (the target)")
@@ -442,7 +351,7 @@ class NAAPPredictor:
                 features, target, weights
             )
             self.cv_residuals_ = target - out_of_fold
-        self.components_: list[_Component] = []
+        self.components_: list[Component] = []
         if self.architecture_weight_ > 0:
             self.components_.append(self._fit_component(0, features, target, self.n_models))
         if self.architecture_weight_ < 1:
@@ -479,7 +388,7 @@ class NAAPPredictor:
         members = self._blend(lambda c: c.members(matrices[id(c)]))
         return self._blend(lambda c: c.predict(matrices[id(c)])), members.std(axis=1)
 
-    def _blend(self, per_component: Callable[[_Component], np.ndarray]) -> np.ndarray:
+    def _blend(self, per_component: Callable[[Component], np.ndarray]) -> np.ndarray:
         weighted = zip(self._weights(), self.components_, strict=True)
         return np.sum([w * per_component(c) for w, c in weighted], axis=0)
 
@@ -491,8 +400,6 @@ class NAAPPredictor:
 
         self._check_fitted()
         document = {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
             "params": self.get_params(),
             "scheme_columns": self.scheme_columns_,
             "uses_schemes": self.uses_schemes_,
@@ -504,10 +411,7 @@ class NAAPPredictor:
             "catboost_version": catboost.__version__,
             "components": [c.to_json() for c in self.components_],
         }
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(json.dumps(document))
-        tmp.replace(path)  # never a half-written predictor file
+        write_predictor_file(path, document)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NAAPPredictor:
@@ -519,27 +423,7 @@ class NAAPPredictor:
         from catboost import CatBoostError
 
         path = Path(path)
-        if path.is_dir():
-            raise PredictorFileError(f"{path} is a folder, not a predictor file")
-        if path.exists() and not path.is_file():
-            # A FIFO or a device: reading it would block or never end.
-            raise PredictorFileError(f"{path} is not a regular file, not a predictor file")
-        try:
-            document = json.loads(path.read_text())
-        except FileNotFoundError as exc:
-            raise PredictorFileError(f"no predictor file at {path}") from exc
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PredictorFileError(
-                f"{path} is not a predictor file (not readable JSON)"
-            ) from exc
-        if not isinstance(document, dict) or document.get("format") != _FORMAT:
-            raise PredictorFileError(f"{path} is not an optuna-naap predictor file")
-        version = document.get("format_version")
-        if version != _FORMAT_VERSION:
-            raise PredictorFileError(
-                f"{path} has predictor format version {version!r}; this optuna-naap reads "
-                f"version {_FORMAT_VERSION}: upgrade optuna-naap or refit the predictor"
-            )
+        document = read_predictor_file(path)
         try:
             predictor = cls(**document["params"])
             predictor.scheme_columns_ = [str(c) for c in document["scheme_columns"]]
@@ -549,7 +433,7 @@ class NAAPPredictor:
             predictor.architecture_weight_ = float(document["architecture_weight"])
             predictor.n_train_rows_ = int(document["n_train_rows"])
             predictor.cv_residuals_ = np.asarray(document["cv_residuals"], dtype="float64")
-            predictor.components_ = [_Component.from_json(c) for c in document["components"]]
+            predictor.components_ = [Component.from_json(c) for c in document["components"]]
         except (KeyError, TypeError, ValueError, binascii.Error, CatBoostError) as exc:
             raise PredictorFileError(f"{path} is a corrupt predictor file ({exc})") from exc
         for component in predictor.components_:
@@ -572,3 +456,21 @@ class NAAPPredictor:
                 f"architecture_weight={predictor.architecture_weight_}"
             )
         return predictor
+
+
+def scheme_row(
+    predictor: NAAPPredictor, scheme: list[dict[str, Any]], user_attrs: Mapping[str, Any]
+) -> dict[str, Any] | str:
+    """A trial's scheme columns for ``predictor`` (no curve), or why there are none.
+
+    Extra features (a zero-cost score, ...) come from the trial's user attributes.
+    """
+    row: dict[str, Any] = dict(scheme_features(scheme))
+    for name in predictor.extra_features:
+        value = user_attrs.get(name)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"the predictor needs the user attribute {name!r} (a number)"
+        row[name] = float(value)
+    if predictor.uses_schemes_:
+        row["Scheme"] = json.dumps(scheme)
+    return row

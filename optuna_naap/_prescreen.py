@@ -10,15 +10,15 @@ import optuna
 from optuna.study import StudyDirection
 
 from optuna_naap._features import EPSILON_FEATURE
-from optuna_naap._pareto import ParetoObjectives, ParetoReferences
-from optuna_naap._predictor import NAAPPredictor
-from optuna_naap._pruner import (
+from optuna_naap._judge import (
     check_bar_options,
     judge_scheme_pareto,
     judge_scheme_row,
     margin_quantile,
-    scheme_row,
 )
+from optuna_naap._optuna import storage_of, trial_id_of
+from optuna_naap._pareto import ParetoObjectives, ParetoReferences
+from optuna_naap._predictor import NAAPPredictor, scheme_row
 from optuna_naap._record import new_decision, record_decision
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ class SchemePrescreen:
         return it."""
         decision = new_decision(0, "naap440 pre-screen", trial=trial)
         self._decide(study, trial, scheme, decision)
-        record_decision(study._storage, trial._trial_id, decision)
+        record_decision(storage_of(study), trial_id_of(trial), decision)
         return decision
 
     def _decide(

@@ -1,357 +1,45 @@
-"""NAAPPruner: predict a trial's final accuracy at ~10% of training and prune the hopeless."""
+"""NAAPPruner: predict a trial's final value early and prune the trials that cannot reach the
+top of the study."""
 
 from __future__ import annotations
 
-import json
-import math
-import threading
 import warnings
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import optuna
 from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
-from optuna.trial import TrialState
 
-from optuna_naap._features import scheme_features
 from optuna_naap._learner import StudyLearner
-from optuna_naap._pareto import ParetoObjectives, ParetoReferences, judge_pareto, trial_costs
+from optuna_naap._optuna import storage_of, study_id_of, trial_id_of
+from optuna_naap._pareto import ParetoObjectives
 from optuna_naap._predictor import NAAPPredictor
-from optuna_naap._record import (
-    CURVE_ATTR,
-    DATA_ATTR,
-    DECISION_ATTR,
-    bound_decision,
-    keep_rule,
-    new_decision,
-    record_decision,
-)
-from optuna_naap._task import NAAP440_DATA, KnowledgeTask, describe_task
-from optuna_naap._trial import accuracy_curve, latest_epoch, trial_curve, trial_scheme
+from optuna_naap._record import DECISION_ATTR, bound_decision, new_decision, record_decision
+from optuna_naap._rule import SchemeRule
+from optuna_naap._task import NAAP440_DATA, describe_task
+from optuna_naap._transfer import PACKAGED_PRIOR, TRANSFER_LEARNER, packaged_prior
+from optuna_naap._trial import latest_epoch, recorded_scheme
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = [
-    "DECISION_ATTR",
-    "NAAPPruner",
-    "TRANSFER_LEARNER",
-    "default_decision_epochs",
-    "packaged_prior",
-    "pruner_for_recipe",
-]
+__all__ = ["DECISION_ATTR", "NAAPPruner"]
 
-
-def default_decision_epochs(max_epochs: int) -> list[int]:
-    """NAAPPruner's default decision epochs: a screen after epoch 1 and the main decision at
-    10% of training (epochs 1 and 9 of 90)."""
-    return sorted({1, max(1, round(0.1 * max_epochs))})
-
-
-_PACKAGED_PRIOR: list[NAAPPredictor] = []  # fit once per process, on first need
-_PRIOR_LOCK = threading.Lock()
-
-#: The learner of transfer mode when ``learn=True``: no MedianPruner floor (on NAS curves of
-#: another task early accuracy ranks schemes poorly: it lost 20-40% of the 10 best in the
-#: replays) and a top-10 bar at confidence 0.95. Chosen on a proxy task, NAAP-440's training
-#: rows cut to 12 epochs and replayed as an undeclared task (top-10 recall 1.00, compute 42%,
-#: against 0.80 and 31% with the median floor); docs/transfer.md has the figures.
-TRANSFER_LEARNER: dict[str, Any] = {"top_k": 10, "confidence": 0.95, "floor_percentile": None}
-
-#: How decision records name the prior fit on the packaged NAAP-440 data.
-PACKAGED_PRIOR = (
-    "the packaged NAAP-440 data's architecture-only NAAPPredictor, fit on its 400 training rows"
+#: Keywords NAAPPruner took before 0.2 that configure only the NAAP-440 rule: now
+#: :class:`~optuna_naap.SchemeRule`'s (accepted with a FutureWarning until 0.3).
+_RULE_KEYWORDS = (
+    "max_epochs",
+    "top_k",
+    "top_fraction",
+    "n_startup_trials",
+    "confidence",
+    "uncertainty",
+    "reference_values",
+    "pareto_references",
+    "data",
 )
-
-
-def packaged_prior() -> NAAPPredictor:
-    """The architecture-only NAAPPredictor (``epochs=0``) fit on NAAP-440's training rows
-    (``IsTest == 0``) of the packaged data: the prior of transfer mode when no predictor is
-    given. Fit once per process (about 10 s on a 2-core CPU)."""
-    with _PRIOR_LOCK:
-        if not _PACKAGED_PRIOR:
-            from optuna_naap._data import load_naap440
-
-            frame = load_naap440()
-            _PACKAGED_PRIOR.append(NAAPPredictor(0).fit(frame[frame["IsTest"] == 0]))
-        return _PACKAGED_PRIOR[0]
-
-
-def recorded_scheme(trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]] | None:
-    """The scheme of a trial that recorded one and report_epoch's losses, else ``None``."""
-    return trial_scheme(trial) if CURVE_ATTR in trial.user_attrs else None
-
-
-def check_bar_options(
-    *, top_k: int, top_fraction: float | None, n_startup_trials: int, confidence: float
-) -> None:
-    """Validate the options of :func:`known_finals_bar` and of the margin's quantile."""
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-        raise ValueError(f"top_k must be a positive integer, but got {top_k=}")
-    if top_fraction is not None and not (
-        isinstance(top_fraction, (int, float)) and 0 < top_fraction < 1
-    ):
-        raise ValueError(f"top_fraction must be in (0, 1) or None, but got {top_fraction=}")
-    if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
-        raise ValueError(
-            f"n_startup_trials must be a non-negative integer, but got {n_startup_trials=}"
-        )
-    if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
-        raise ValueError(f"confidence must be in [0, 1], but got {confidence=}")
-
-
-def scheme_row(
-    predictor: NAAPPredictor, scheme: list[dict[str, Any]], user_attrs: Mapping[str, Any]
-) -> dict[str, Any] | str:
-    """A trial's scheme columns for ``predictor`` (no curve), or why there are none.
-
-    Extra features (a zero-cost score, ...) come from the trial's user attributes.
-    """
-    row: dict[str, Any] = dict(scheme_features(scheme))
-    for name in predictor.extra_features:
-        value = user_attrs.get(name)
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            return f"the predictor needs the user attribute {name!r} (a number)"
-        row[name] = float(value)
-    if predictor.uses_schemes_:
-        row["Scheme"] = json.dumps(scheme)
-    return row
-
-
-def bar_name(top_k: int, top_fraction: float | None) -> str:
-    """How decisions name the bar: ``top-20`` or ``top-5%``."""
-    return f"top-{100 * top_fraction:g}%" if top_fraction is not None else f"top-{top_k}"
-
-
-def margin_quantile(residuals: np.ndarray, confidence: float) -> float:
-    """The ``confidence`` quantile of out-of-fold errors (0 without any, or at confidence 0)."""
-    if not len(residuals) or confidence == 0:
-        return 0.0
-    return float(np.quantile(residuals, confidence))
-
-
-def known_finals_bar(
-    done: Sequence[optuna.trial.FrozenTrial],
-    sign: float,
-    *,
-    references: np.ndarray,
-    top_k: int,
-    top_fraction: float | None,
-    n_startup_trials: int,
-) -> tuple[float, int, str]:
-    """The bar a trial must be able to reach (``sign`` -1 for a minimizing study), given the
-    study's COMPLETE trials ``done`` and other known finals; the count of known finals; and,
-    while there is no bar yet, why (the bar is then NaN)."""
-    # ``values`` rather than ``value``: the property's checks cost more than the rest here.
-    finals = np.array([t.values[0] for t in done if t.values], dtype="float64")
-    finals = finals[np.isfinite(finals)]
-    known = sign * np.concatenate([references, finals])
-    if len(done) < n_startup_trials:
-        return (
-            math.nan,
-            len(known),
-            f"startup: {len(done)} of n_startup_trials={n_startup_trials} trials completed",
-        )
-    if top_fraction is not None:
-        needed = math.ceil(1 / top_fraction)
-        if len(known) < needed:
-            return (
-                math.nan,
-                len(known),
-                f"startup: {len(known)} known finals, {needed} needed for "
-                f"top_fraction={top_fraction:g}",
-            )
-        return sign * float(np.quantile(known, 1 - top_fraction)), len(known), ""
-    if len(known) < top_k:
-        return math.nan, len(known), f"startup: {len(known)} known finals, top_k={top_k} needed"
-    kth = len(known) - top_k  # the top_k-th best, counting from the best
-    return sign * float(np.partition(known, kth)[kth]), len(known), ""
-
-
-def predict_row(predictor: NAAPPredictor, row: dict[str, Any]) -> tuple[float, float]:
-    """The predicted final accuracy of one predictor row, and its spread."""
-    import pandas as pd
-
-    mean, std = predictor.predict_with_uncertainty(pd.DataFrame([row]))
-    return float(mean[0]), float(std[0])
-
-
-def judge_scheme_row(
-    decision: dict[str, Any],
-    study: optuna.study.Study,
-    predictor: NAAPPredictor,
-    row: dict[str, Any],
-    *,
-    margin: float,
-    uncertainty: float,
-    references: np.ndarray,
-    top_k: int,
-    top_fraction: float | None,
-    n_startup_trials: int,
-    prefix: str = "",
-) -> None:
-    """Judge a scheme's predictor row against the known finals of a maximizing ``study``: the
-    NAAP-440 decision that the pruner and the pre-screen share. Fills ``decision``."""
-    predicted, spread = predict_row(predictor, row)
-    margin = margin + uncertainty * spread
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    threshold, known, waiting = known_finals_bar(
-        done,
-        1.0,
-        references=references,
-        top_k=top_k,
-        top_fraction=top_fraction,
-        n_startup_trials=n_startup_trials,
-    )
-    decision.update(predicted=predicted, std=spread, margin=margin, known_finals=known)
-    if math.isnan(threshold):
-        decision["reason"] = waiting
-        return
-    keep_rule(
-        decision,
-        predicted=predicted,
-        margin=margin,
-        threshold=threshold,
-        maximize=True,
-        bar=bar_name(top_k, top_fraction),
-        known=known,
-        prefix=prefix,
-    )
-
-
-def judge_scheme_pareto(
-    decision: dict[str, Any],
-    study: optuna.study.Study,
-    trial: optuna.trial.FrozenTrial | optuna.trial.Trial,
-    predictor: NAAPPredictor,
-    row: dict[str, Any],
-    objectives: ParetoObjectives,
-    *,
-    margin: float,
-    uncertainty: float,
-    references: ParetoReferences | None,
-    prefix: str,
-    scheme: list[dict[str, Any]] | None = None,
-) -> None:
-    """Judge a scheme's predictor row against the Pareto front of a multi-objective ``study``
-    at the trial's own costs (from ``scheme``, default the one it recorded): the rule the
-    pruner and the pre-screen share. Fills ``decision``."""
-    costs = trial_costs(trial, objectives, scheme)
-    if isinstance(costs, str):
-        decision["reason"] = costs
-        return
-    predicted, spread = predict_row(predictor, row)
-    judge_pareto(
-        decision,
-        study,
-        objectives,
-        costs,
-        predicted=predicted,
-        std=spread,
-        margin=margin + uncertainty * spread,
-        references=references,
-        prefix=prefix,
-    )
-
-
-class _SchemeRule:
-    """NAAPPruner's NAAP-440 core: judge a recorded scheme and its curve at decision epochs with
-    fitted NAAPPredictors, against the top of the known finals."""
-
-    def __init__(
-        self,
-        predictors: dict[int, NAAPPredictor],
-        *,
-        top_k: int,
-        top_fraction: float | None,
-        n_startup_trials: int,
-        confidence: float,
-        uncertainty: float,
-        references: np.ndarray,
-        pareto_references: ParetoReferences | None = None,
-    ) -> None:
-        self.predictors = dict(sorted(predictors.items()))
-        self.pareto_references = pareto_references
-        self.top_k = top_k
-        self.top_fraction = top_fraction
-        self.n_startup_trials = n_startup_trials
-        self.uncertainty = uncertainty
-        self.references = references
-        # How far above its prediction a scheme can plausibly end: a quantile of the
-        # predictor's out-of-fold errors (0 where it was fit on too few rows to measure them).
-        self.margins = {
-            epoch: margin_quantile(getattr(model, "cv_residuals_", np.empty(0)), confidence)
-            for epoch, model in self.predictors.items()
-        }
-
-    def decide(
-        self,
-        study: optuna.study.Study,
-        trial: optuna.trial.FrozenTrial,
-        bound: dict[str, Any] | None,
-        objectives: ParetoObjectives | None = None,
-    ) -> dict[str, Any] | None:
-        """Judge ``trial`` at the latest decision epoch it reached and was not judged at
-        (``None`` when there is none); against the top of the known finals, or with
-        ``objectives``, against the Pareto front at the trial's own costs."""
-        step = latest_epoch(trial)
-        due = [e for e in self.predictors if step is not None and e <= step]
-        # The latest decision epoch reached and not yet judged (should_prune may skip epochs).
-        if not due or (bound is not None and (bound.get("epoch") or -1) >= due[-1]):
-            return None
-        epoch = due[-1]
-        decision = new_decision(epoch, trial=trial)
-        value = accuracy_curve(trial).get(epoch, math.nan)
-        if value is None or not math.isfinite(value):
-            decision.update(verdict="pruned", reason=f"non-finite value at step {epoch}")
-            return decision
-        row = self._row(trial, epoch)
-        if isinstance(row, str):
-            decision["reason"] = row
-            return decision
-        decision["predictor"] = "naap440"
-        if objectives is not None:
-            judge_scheme_pareto(
-                decision,
-                study,
-                trial,
-                self.predictors[epoch],
-                row,
-                objectives,
-                margin=self.margins[epoch],
-                uncertainty=self.uncertainty,
-                references=self.pareto_references,
-                prefix=f"at epoch {epoch}: ",
-            )
-            return decision
-        judge_scheme_row(
-            decision,
-            study,
-            self.predictors[epoch],
-            row,
-            margin=self.margins[epoch],
-            uncertainty=self.uncertainty,
-            references=self.references,
-            top_k=self.top_k,
-            top_fraction=self.top_fraction,
-            n_startup_trials=self.n_startup_trials,
-        )
-        return decision
-
-    def _row(self, trial: optuna.trial.FrozenTrial, epoch: int) -> dict[str, Any] | str:
-        curve = trial_curve(trial, epoch)
-        if curve is None:
-            return f"no complete curve for epochs 1..{epoch} (use report_epoch)"
-        scheme = trial_scheme(trial)
-        if scheme is None:
-            return "no valid scheme recorded (use suggest_scheme or record_scheme)"
-        row = scheme_row(self.predictors[epoch], scheme, trial.user_attrs)
-        if isinstance(row, dict):
-            row.update(curve)
-        return row
 
 
 class NAAPPruner(BasePruner):
@@ -359,80 +47,54 @@ class NAAPPruner(BasePruner):
 
     ``NAAPPruner()`` is a drop-in pruner for any Optuna objective that reports intermediate
     values (any step numbering from 0 or 1, any interval, gaps, out of order; maximize or
-    minimize). It judges each trial in one of two ways:
+    minimize). Each trial is judged in one of three modes, named in its decision record
+    (``mode``):
 
-    * **NAAP-440 schemes.** With fitted :class:`~optuna_naap.NAAPPredictor` s (``predictor``,
-      or :meth:`from_frame` / :meth:`from_study`), a maximizing trial that recorded its scheme
-      (:func:`~optuna_naap.suggest_scheme` / :func:`~optuna_naap.record_scheme`) and its epochs
-      (:func:`~optuna_naap.report_epoch`) is judged at each decision epoch (the predictors'
-      epochs; :meth:`from_frame`'s default: epoch 1 and 10% of ``max_epochs``, so 1 and 9 of
-      90): the predicted final accuracy plus a margin is compared with the ``top_k``-th best
-      known final (the study's COMPLETE trials plus ``reference_values``; with
-      ``top_fraction`` instead, that quantile of them). Below it, the trial is pruned. The
-      margin is the ``confidence`` quantile of the predictor's cross-validated errors plus
-      ``uncertainty`` times its spread for the trial. Until ``top_k`` finals are known and
-      ``n_startup_trials`` of the study's own trials have completed, nothing is pruned this way.
-      The defaults were chosen by replaying the NAAP-440 training rows only
-      (``benchmarks/tune_pruner.py``; docs/pruner.md has the figures).
-    * **Any other trial** is judged by ``learn`` (a :class:`~optuna_naap.StudyLearner`): the
-      MedianPruner rule at every step, and at checkpoints (10%, 25% and 50% of training) a
-      model learnt from the study's own completed trials (their params and curve prefixes)
-      that prunes a trial which cannot plausibly reach the study's top. ``learn=False`` keeps
-      such trials (and says why).
+    * ``"naap440"``: a scheme trial of the ``rule``'s own task (NAAP-440: CIFAR-10, the NAAP
+      recipe, 90 epochs) is judged by the :class:`~optuna_naap.SchemeRule`: its predicted
+      final accuracy plus a margin against the top of the known finals
+      (:meth:`from_frame` / :meth:`from_study` fit one).
+    * ``"transfer"``: a scheme trial of another task (other data, recipe or epochs, none
+      declared; :func:`~optuna_naap.record_task`), or any scheme trial without a rule, is
+      judged by ``learn`` with a NAAP-440 prior as one more feature of its model, calibrated
+      on the study's own completed trials; the references are the study's own finals only
+      (docs/transfer.md).
+    * ``"study"``: any other trial is judged by ``learn`` (a
+      :class:`~optuna_naap.StudyLearner`): the MedianPruner rule at every step, and at
+      checkpoints a model learnt from the study's own completed trials that prunes a trial
+      which cannot plausibly reach the study's top. ``learn=False`` keeps such trials (and
+      says why).
 
     Once a trial is pruned it stays pruned: later steps answer ``True`` too, as Optuna's
     pruners do. Every decision is written to the trial's user attributes: ``naap:decision``
-    (JSON: epoch, predictor, predicted final, std, margin, threshold, verdict, reason, and the
-    trial it judged; ``mode``: ``"naap440"`` for NAAP-440's rule, ``"transfer"`` for a scheme
-    trial of another task judged with a prior, ``"study"`` for the study's own trials alone) and
-    the flat ``naap:epoch``, ``naap:predicted``, ``naap:threshold`` and
-    ``naap:verdict`` (sortable columns in optuna-dashboard). Decisions depend only on what the
-    storage holds, so several workers on one RDB storage agree; learnt models are a per-process
-    cache of it. A non-finite value at a NAAP decision epoch is pruned, as Optuna's own pruners
-    do.
+    (JSON: epoch, mode, predictor, predicted final, std, margin, threshold, verdict, reason,
+    and the trial it judged) and the flat ``naap:epoch``, ``naap:predicted``,
+    ``naap:threshold`` and ``naap:verdict`` (sortable columns in optuna-dashboard). Decisions
+    depend only on what the storage holds and the completed-trial counts, so several workers on
+    one RDB storage agree and the same seeds give the same decisions; learnt models are a
+    per-process cache of the storage.
 
     **Multi-objective studies** (accuracy against MACs, parameters, a measured latency; see
-    :mod:`optuna_naap.pareto`): name the objectives with ``study.set_metric_names`` and ask
-    :func:`~optuna_naap.should_prune` instead of ``trial.should_prune()`` (which Optuna refuses
-    there). At each decision epoch a trial is pruned when its predicted accuracy plus the margin
-    cannot reach the accuracy of a completed trial that costs no more in every cost: it would be
-    dominated by the study's front at its own exact cost. ``top_k``, ``top_fraction``,
-    ``reference_values`` and ``learn`` play no part there; other trials are kept.
+    :mod:`optuna_naap.pareto`): ask :func:`~optuna_naap.should_prune` instead of
+    ``trial.should_prune()`` (which Optuna refuses there). The rule prunes a trial whose
+    predicted accuracy plus the margin would be dominated by the study's front at its own exact
+    cost; other trials are kept, with the reason.
 
     Args:
-        predictor: A fitted :class:`~optuna_naap.NAAPPredictor` (its ``epochs`` is the decision
-            epoch), a mapping from decision epoch to fitted predictor, or ``None``.
+        rule: The NAAP-440 rule (:class:`~optuna_naap.SchemeRule`), or ``None``.
         learn: ``True`` (a default :class:`~optuna_naap.StudyLearner`), a StudyLearner, or
-            ``False`` to judge only NAAP-440 schemes.
-        max_epochs: Epochs of full training of the NAAP-440 schemes (90 in the NAAP recipe).
-        top_k: Keep a scheme that can reach the ``top_k``-th best known final.
-        top_fraction: Keep a scheme that can reach the best ``top_fraction`` of the known
-            finals (replaces ``top_k``; in (0, 1)).
-        n_startup_trials: Completed trials of the study itself needed before the NAAP-440
-            predictors prune (for reference values from another space or recipe).
-        confidence: Quantile of the NAAP-440 predictor's cross-validated errors used as the
-            margin (0 for none; 1 for the largest error seen).
-        uncertainty: Predicted standard deviations added to the margin.
-        reference_values: Known finals besides the study's completed trials.
-        pareto_references: Known results (accuracy and exact costs) for multi-objective
-            studies: a trial is also pruned when ``k`` of them dominate it
-            (:class:`~optuna_naap.pareto.ParetoReferences`; :meth:`from_frame` makes one from
-            its rows).
-        transfer: How a scheme trial of another task than the knowledge's is judged (the
-            knowledge's task: ``data``, the NAAP recipe, ``max_epochs`` epochs; another task:
-            other data, recipe or epochs, or none declared, see
-            :func:`~optuna_naap.record_task`). ``True``: transfer mode, the learner with a prior
-            as one more feature of its model (the packaged NAAP-440 data's architecture-only
-            predictor, :func:`packaged_prior`, for NAAP-440 knowledge; the earliest given
-            predictor for knowledge of another task), calibrated on the study's own completed
-            trials (with ``learn=True``, a learner with :data:`TRANSFER_LEARNER`'s settings: no
-            MedianPruner floor, a top-10 bar at confidence 0.95, so nothing is pruned before
-            ``min_trials`` trials have completed; a given StudyLearner keeps its own); a fitted
-            NAAPPredictor: that prior; ``False``: the learner alone.
-            ``NAAPPruner()`` (no predictors) judges every scheme trial this way.
-        data: The data the predictors and ``reference_values`` come from, as trials record it
-            in ``naap:data`` (``"cifar10"``: NAAP-440). :meth:`from_study` reads it from the
-            study.
+            ``False`` to judge only the rule's trials.
+        transfer: How a scheme trial of another task than the rule's (or any, without a rule)
+            is judged. ``True``: transfer mode, with the prior fit once per process on the
+            packaged NAAP-440 training rows (architecture only, :func:`packaged_prior`) for
+            NAAP-440's rule or none, or the rule's earliest predictor for a rule of another
+            task; with ``learn=True`` the learner has :data:`TRANSFER_LEARNER`'s settings (no
+            MedianPruner floor, a top-10 bar at confidence 0.95: nothing is pruned before 5
+            trials have completed), a given StudyLearner keeps its own. A fitted
+            :class:`~optuna_naap.NAAPPredictor`: that prior. ``False``: the learner alone.
+        **deprecated: The rule's options as NAAPPruner took them before 0.2
+            (``NAAPPruner(predictor, max_epochs=..., top_k=...)``): accepted with a
+            FutureWarning until 0.3; they are :class:`~optuna_naap.SchemeRule`'s now.
 
     Example:
         .. code-block:: python
@@ -452,24 +114,53 @@ class NAAPPruner(BasePruner):
 
             study = optuna.create_study(direction="maximize", pruner=NAAPPruner())
             study.optimize(objective, n_trials=30)
+
+    Example (a NAS study of the user's own task: transfer mode):
+        .. code-block:: python
+
+            import optuna
+            from optuna_naap import NAAPPruner, record_task, report_epoch, suggest_scheme
+
+            def objective(trial):
+                scheme = suggest_scheme(trial)
+                record_task(trial, "my-data", epochs=6)
+                accuracy = 0.0
+                for epoch in range(1, 7):
+                    accuracy = 0.4 + 0.02 * epoch + 0.01 * len(scheme)  # your training here
+                    report_epoch(trial, epoch, accuracy=accuracy, loss_mean=1.0, loss_median=1.0)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+                return accuracy
+
+            study = optuna.create_study(direction="maximize", pruner=NAAPPruner())
+            study.optimize(objective, n_trials=8)
+
+    Example (NAAP-440's own task, CIFAR-10 with the NAAP recipe: its rule):
+        .. code-block:: python
+
+            import optuna
+            from optuna_naap import CIFAR10Objective, NAAPPruner, load_naap440
+
+            rows = load_naap440()
+            pruner = NAAPPruner.from_frame(
+                rows[rows["IsTest"] == 0],
+                predictor_options={"n_models": 1, "iterations": 100},  # quick; defaults are better
+            )
+            study = optuna.create_study(direction="maximize", pruner=pruner)
+            # study.optimize(CIFAR10Objective(), n_trials=100)  # GPU hours
     """
 
     def __init__(
         self,
-        predictor: NAAPPredictor | Mapping[int, NAAPPredictor] | None = None,
+        rule: SchemeRule | None = None,
         *,
         learn: bool | StudyLearner = True,
-        max_epochs: int = 90,
-        top_k: int = 20,
-        top_fraction: float | None = None,
-        n_startup_trials: int = 0,
-        confidence: float = 0.9,
-        uncertainty: float = 0.0,
-        reference_values: Sequence[float] = (),
-        pareto_references: ParetoReferences | None = None,
         transfer: bool | NAAPPredictor = True,
-        data: str = NAAP440_DATA,
+        **deprecated: Any,
     ) -> None:
+        rule = _rule_from_deprecated(rule, deprecated)
+        if rule is not None and not isinstance(rule, SchemeRule):
+            raise ValueError(f"rule must be a SchemeRule or None, but got {type(rule).__name__}")
         if isinstance(transfer, NAAPPredictor):
             if not hasattr(transfer, "components_"):
                 raise ValueError("transfer must be True, False or a fitted NAAPPredictor")
@@ -478,75 +169,19 @@ class NAAPPruner(BasePruner):
                 "transfer must be True, False or a fitted NAAPPredictor, "
                 f"but got {type(transfer).__name__}"
             )
-        if not isinstance(data, str) or not data.strip():
-            raise ValueError(f"data must be the knowledge's data name, but got {data=}")
-        if pareto_references is not None and not isinstance(pareto_references, ParetoReferences):
-            raise ValueError(
-                "pareto_references must be a ParetoReferences, "
-                f"but got {type(pareto_references).__name__}"
-            )
-        if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs < 1:
-            raise ValueError(f"max_epochs must be a positive integer, but got {max_epochs=}")
-        check_bar_options(
-            top_k=top_k,
-            top_fraction=top_fraction,
-            n_startup_trials=n_startup_trials,
-            confidence=confidence,
-        )
-        if (
-            isinstance(uncertainty, bool)
-            or not isinstance(uncertainty, (int, float))
-            or not math.isfinite(uncertainty)
-            or not uncertainty >= 0
-        ):
-            raise ValueError(f"uncertainty must be >= 0, but got {uncertainty=}")
         if not isinstance(learn, (bool, StudyLearner)):
             raise ValueError(
                 f"learn must be True, False or a StudyLearner, but got {type(learn).__name__}"
             )
-        if predictor is None:
-            predictors = {}
-        elif isinstance(predictor, NAAPPredictor):
-            predictors = {predictor.epochs: predictor}
-        else:
-            predictors = dict(predictor)
-        for epoch, model in predictors.items():
-            if not isinstance(model, NAAPPredictor) or not hasattr(model, "components_"):
-                raise ValueError(f"the predictor for epoch {epoch} is not a fitted NAAPPredictor")
-            if model.epochs != epoch or not 1 <= epoch < max_epochs:
-                raise ValueError(
-                    f"decision epochs must be the predictors' epochs, between 1 and "
-                    f"max_epochs - 1 = {max_epochs - 1}, but got epoch {epoch} for a predictor "
-                    f"of epochs={model.epochs}"
-                )
-        references = np.asarray(list(reference_values), dtype="float64")
-        if not np.isfinite(references).all():
-            raise ValueError("reference_values must be finite numbers")
-        self._max_epochs = max_epochs
-        self._rule = (
-            _SchemeRule(
-                predictors,
-                top_k=top_k,
-                top_fraction=top_fraction,
-                n_startup_trials=n_startup_trials,
-                confidence=float(confidence),
-                uncertainty=float(uncertainty),
-                references=references,
-                pareto_references=pareto_references,
-            )
-            if predictors
-            else None
-        )
+        self._rule = rule
         self._learner: StudyLearner | None = (
             StudyLearner() if learn is True else learn if isinstance(learn, StudyLearner) else None
         )
-        self._task = KnowledgeTask(data, max_epochs)
         self._default_learner = learn is True
         self._transfer = transfer
         # Transfer mode's learner (the learner with the prior as a feature): made on first need,
         # since the packaged prior costs a fit.
         self._transfer_learner: StudyLearner | None = None
-        self._in_naap_space: dict[str, bool] = {}  # by scheme JSON: a walk of the space each
         self._warned_direction = False
         # The latest decision on each running trial, by storage and trial id: the trial a
         # pruner is given is the objective's cached copy, which never sees the attributes the
@@ -569,9 +204,14 @@ class NAAPPruner(BasePruner):
         self._objectives = weakref.WeakKeyDictionary()
 
     @property
+    def rule(self) -> SchemeRule | None:
+        """The :class:`~optuna_naap.SchemeRule` judging scheme trials of its task, or ``None``."""
+        return self._rule
+
+    @property
     def decision_epochs(self) -> list[int]:
-        """The epochs at which the NAAP-440 predictors decide (empty without them)."""
-        return list(self._rule.predictors) if self._rule is not None else []
+        """The epochs at which the rule decides (empty without one)."""
+        return self._rule.decision_epochs if self._rule is not None else []
 
     @property
     def learner(self) -> StudyLearner | None:
@@ -583,78 +223,42 @@ class NAAPPruner(BasePruner):
         cls,
         frame: pd.DataFrame,
         *,
-        decision_epochs: Sequence[int] | None = None,
-        max_epochs: int = 90,
-        use_reference: bool = True,
-        predictor_options: Mapping[str, Any] | None = None,
-        **options: Any,
+        learn: bool | StudyLearner = True,
+        transfer: bool | NAAPPredictor = True,
+        **rule_options: Any,
     ) -> NAAPPruner:
-        """Fit the predictor(s) from rows in the NAAP-440 layout and return a ready pruner.
+        """A pruner whose rule is fit on rows in the NAAP-440 layout.
 
         Args:
-            frame: Rows with their ``MaxAccuracy`` (for example NAAP-440's training rows, with
-                their ``Scheme`` column from :func:`~optuna_naap.load_naap440`).
-            decision_epochs: Decision epochs (default: epoch 1 and 10% of ``max_epochs``).
-            max_epochs: Epochs of full training. Rows with longer curves are cut to it
-                (:func:`~optuna_naap.data.truncate_curves`; exact for the NAAP recipe), so a
-                30-epoch study is judged against 30-epoch finals.
-            use_reference: Whether the rows count as known results (their ``MaxAccuracy`` as
-                ``reference_values``; with their costs as ``pareto_references``).
-            predictor_options: Keyword arguments of each :class:`~optuna_naap.NAAPPredictor`.
-            **options: Other keyword arguments of :class:`NAAPPruner`.
+            frame: The rows, as
+                :meth:`SchemeRule.from_frame <optuna_naap.SchemeRule.from_frame>` takes them.
+            learn: As in :class:`NAAPPruner`.
+            transfer: As in :class:`NAAPPruner`.
+            **rule_options: Keyword arguments of
+                :meth:`SchemeRule.from_frame <optuna_naap.SchemeRule.from_frame>`.
         """
-        from optuna_naap._data import curve_epochs, truncate_curves
-
-        if decision_epochs is None:
-            decision_epochs = default_decision_epochs(max_epochs)
-        if max_epochs < curve_epochs(frame):
-            # A shorter budget: NAAP-440's runs cut to it (exact for the NAAP recipe), so that
-            # the references are finals of max_epochs epochs, the study's own scale.
-            frame = truncate_curves(frame, max_epochs)
-        predictors = {
-            int(e): NAAPPredictor(int(e), **dict(predictor_options or {})).fit(frame)
-            for e in decision_epochs
-        }
-        if use_reference:
-            options.setdefault("reference_values", frame["MaxAccuracy"].to_numpy(dtype="float64"))
-            options.setdefault("pareto_references", ParetoReferences(frame))
-        return cls(predictors, max_epochs=max_epochs, **options)
+        return cls(SchemeRule.from_frame(frame, **rule_options), learn=learn, transfer=transfer)
 
     @classmethod
     def from_study(
-        cls, study: optuna.study.Study, *, epochs: int | None = None, **options: Any
+        cls,
+        study: optuna.study.Study,
+        *,
+        learn: bool | StudyLearner = True,
+        transfer: bool | NAAPPredictor = True,
+        **rule_options: Any,
     ) -> NAAPPruner:
-        """:meth:`from_frame` on a study's COMPLETE trials (for example a NAAP-440 import, or a
-        dataset built with ``optuna-naap build-dataset``), exported as NAAP-440 rows.
-
-        The knowledge's ``data`` is what the study's trials declare in ``naap:data`` (a
-        Fashion-MNIST dataset's pruner judges Fashion-MNIST trials by its rule and others in
-        transfer mode); rows that declare nothing, as an import of a NAAP-440 CSV, are taken
-        for NAAP-440's (``"cifar10"``); pass ``data=`` to say otherwise.
+        """A pruner whose rule is fit on a study's COMPLETE trials.
 
         Args:
-            study: The study to learn from.
-            epochs: Epochs of each row (default: the most any COMPLETE trial reported).
-            **options: Keyword arguments of :meth:`from_frame`.
-
-        Raises:
-            ValueError: the study's trials declare more than one data set and ``data`` is not
-                given.
+            study: The study to learn from (see
+                :meth:`SchemeRule.from_study <optuna_naap.SchemeRule.from_study>`).
+            learn: As in :class:`NAAPPruner`.
+            transfer: As in :class:`NAAPPruner`.
+            **rule_options: Keyword arguments of
+                :meth:`SchemeRule.from_study <optuna_naap.SchemeRule.from_study>`.
         """
-        from optuna_naap._study_io import study_to_frame
-
-        if "data" not in options:
-            done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            declared = {t.user_attrs.get(DATA_ATTR) for t in done} - {None}
-            if len(declared) > 1:
-                names = ", ".join(sorted(map(str, declared)))
-                raise ValueError(
-                    f"the study's trials declare several data sets ({names}): pass data= to "
-                    "say which task the pruner's knowledge is"
-                )
-            if declared:
-                options["data"] = str(declared.pop())
-        return cls.from_frame(study_to_frame(study, epochs=epochs), **options)
+        return cls(SchemeRule.from_study(study, **rule_options), learn=learn, transfer=transfer)
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -662,8 +266,8 @@ class NAAPPruner(BasePruner):
         multi = len(study.directions) > 1
         if (trial.last_step if not multi else latest_epoch(trial)) is None:
             return False
-        decided = self._decided.setdefault(study._storage, {})
-        bound = decided.get(trial._trial_id) or bound_decision(trial)
+        decided = self._decided.setdefault(storage_of(study), {})
+        bound = decided.get(trial_id_of(trial)) or bound_decision(trial)
         if bound is not None and bound.get("verdict") == "pruned":
             return True  # once pruned, pruned at every later step
         if multi:
@@ -673,8 +277,8 @@ class NAAPPruner(BasePruner):
             decision = self._single(study, trial, bound, maximize)
         if decision is None:
             return False
-        record_decision(study._storage, trial._trial_id, decision)
-        decided[trial._trial_id] = decision
+        record_decision(storage_of(study), trial_id_of(trial), decision)
+        decided[trial_id_of(trial)] = decision
         return decision["verdict"] == "pruned"
 
     def _pareto(
@@ -685,12 +289,12 @@ class NAAPPruner(BasePruner):
     ) -> dict[str, Any] | None:
         """A multi-objective study: the Pareto rule on recorded schemes, else kept."""
         # The objectives' names are a storage read: once per study and process.
-        known = self._objectives.setdefault(study._storage, {})
-        objectives = known.get(study._study_id)
+        known = self._objectives.setdefault(storage_of(study), {})
+        objectives = known.get(study_id_of(study))
         if objectives is None:
-            objectives = known[study._study_id] = ParetoObjectives.of_study(study)
+            objectives = known[study_id_of(study)] = ParetoObjectives.of_study(study)
         scheme = recorded_scheme(trial) if self._rule is not None else None
-        mismatch = self._mismatch(trial, scheme) if scheme is not None else None
+        mismatch = self._rule.mismatch(trial, scheme) if self._rule and scheme else None
         if self._rule is not None and scheme is not None and mismatch is None:
             return self._rule.decide(study, trial, bound, objectives)
         if bound is not None:
@@ -698,7 +302,7 @@ class NAAPPruner(BasePruner):
         decision = new_decision(int(latest_epoch(trial) or 0), trial=trial)
         decision["reason"] = (
             f"multi-objective: kept; the trial's task ({mismatch}) is not the knowledge's "
-            f"({self._task.describe()}), whose finals and predictions are not on its scale"
+            f"({self._knowledge()}), whose finals and predictions are not on its scale"
             if mismatch is not None
             else "multi-objective: NAAPPruner judges schemes recorded with suggest_scheme and "
             "report_epoch, with NAAP-440 predictors (NAAPPruner.from_frame)"
@@ -723,7 +327,7 @@ class NAAPPruner(BasePruner):
                     decision["mode"] = "study"
                 return decision
             return self._unjudged(study, trial, bound, maximize)
-        mismatch = self._mismatch(trial, scheme) if self._rule is not None else None
+        mismatch = self._rule.mismatch(trial, scheme) if self._rule is not None else None
         if self._rule is not None and mismatch is None:
             decision = self._rule.decide(study, trial, bound)
             if decision is not None:
@@ -732,7 +336,7 @@ class NAAPPruner(BasePruner):
         # A scheme trial of another task than the knowledge's, or no predictors given: the
         # knowledge is not on the trial's scale, so it can only be a prior (transfer mode).
         why = (
-            f"the trial's task ({mismatch}) is not the knowledge's ({self._task.describe()})"
+            f"the trial's task ({mismatch}) is not the knowledge's ({self._knowledge()})"
             if mismatch is not None
             else f"no predictors given for this trial's task ({describe_task(trial.user_attrs)})"
         )
@@ -761,22 +365,9 @@ class NAAPPruner(BasePruner):
                 decision["naap440"] = f"{why}: judged by the study's own trials alone"
         return decision
 
-    def _mismatch(
-        self, trial: optuna.trial.FrozenTrial, scheme: list[dict[str, Any]]
-    ) -> str | None:
-        """How a scheme trial differs from the knowledge: its task, or, for NAAP-440's
-        knowledge, its ``scheme`` outside NAAP-440's space (its predictors never saw one)."""
-        mismatch = self._task.mismatch(trial)
-        if mismatch is None and self._task.data == NAAP440_DATA:
-            key = json.dumps(scheme)
-            inside = self._in_naap_space.get(key)
-            if inside is None:
-                from optuna_naap._space import SchemeSpace
-
-                inside = self._in_naap_space[key] = SchemeSpace().contains(scheme)
-            if not inside:
-                mismatch = "a scheme outside NAAP-440's space"
-        return mismatch
+    def _knowledge(self) -> str:
+        """The rule's task, as decision records name it."""
+        return self._rule.task.describe() if self._rule is not None else "none"
 
     def _transfer_learner_for(self) -> StudyLearner | None:
         """The learner of transfer mode: the study learner with the prior as a feature
@@ -791,11 +382,11 @@ class NAAPPruner(BasePruner):
             if isinstance(self._transfer, NAAPPredictor):
                 prior = self._transfer
                 label = f"the given NAAPPredictor (epochs={prior.epochs})"
-            elif self._rule is not None and self._task.data != NAAP440_DATA:
+            elif self._rule is not None and self._rule.task.data != NAAP440_DATA:
                 # Knowledge of the user's own task: its earliest predictor.
                 epoch = next(iter(self._rule.predictors))
                 prior = self._rule.predictors[epoch]
-                label = f"the pruner's NAAPPredictor for epoch {epoch} ({self._task.describe()})"
+                label = f"the pruner's NAAPPredictor for epoch {epoch} ({self._knowledge()})"
             else:
                 # NAAP-440: its architecture-only predictor, since a curve prefix of another
                 # task is outside what a NAAP-440 curve model has seen.
@@ -832,33 +423,25 @@ class NAAPPruner(BasePruner):
         return decision
 
 
-def pruner_for_recipe(
-    kind: str,
-    *,
-    max_epochs: int,
-    rows: pd.DataFrame | None = None,
-    predictor: NAAPPredictor | None = None,
-) -> BasePruner:
-    """The pruner a NAS study of schemes trained for ``max_epochs`` uses, by name.
-
-    ``"naap"``: NAAPPruner with ``predictor`` (a saved one), else fit on NAAP-440 ``rows`` at the
-    default decision epochs; ``"median"``: MedianPruner with a warm-up of 10% of training;
-    ``"none"``: no pruning.
-
-    Raises:
-        ValueError: for another name, or ``"naap"`` with neither ``predictor`` nor ``rows``.
-    """
-    if kind == "none":
-        return optuna.pruners.NopPruner()
-    if kind == "median":
-        warmup = max(1, round(0.1 * max_epochs))
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
-    if kind != "naap":
-        raise ValueError(f"kind must be 'naap', 'median' or 'none', but got {kind=}")
-    if predictor is not None:
-        return NAAPPruner(predictor, max_epochs=max_epochs)
-    if rows is None:
-        raise ValueError("a NAAP pruner needs a saved predictor or NAAP-440 rows to fit on")
-    return NAAPPruner.from_frame(
-        rows, decision_epochs=default_decision_epochs(max_epochs), max_epochs=max_epochs
+def _rule_from_deprecated(rule: Any, deprecated: dict[str, Any]) -> SchemeRule | None:
+    """The rule of a NAAPPruner made the pre-0.2 way (``NAAPPruner(predictor, top_k=...)``),
+    with a FutureWarning; ``rule`` itself otherwise."""
+    unknown = sorted(set(deprecated) - set(_RULE_KEYWORDS))
+    if unknown:
+        raise TypeError(f"NAAPPruner() got an unexpected keyword argument {unknown[0]!r}")
+    old_predictor = isinstance(rule, (NAAPPredictor, Mapping))
+    if not deprecated and not old_predictor:
+        return rule
+    if isinstance(rule, SchemeRule):
+        names = ", ".join(sorted(deprecated))
+        raise ValueError(f"{names} configure the rule: pass them to SchemeRule, not NAAPPruner")
+    warnings.warn(
+        "NAAPPruner(predictor, max_epochs=..., top_k=..., ...) is deprecated and goes in 0.3: "
+        "use NAAPPruner(SchemeRule(predictor, ...)); the rule's options are SchemeRule's",
+        FutureWarning,
+        stacklevel=3,
     )
+    if rule is None or (isinstance(rule, Mapping) and not rule):
+        SchemeRule.check_options(**deprecated)  # checked as before, though they rule nothing
+        return None
+    return SchemeRule(rule, **deprecated)

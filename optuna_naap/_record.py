@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from optuna_naap._optuna import trial_id_of
+
 if TYPE_CHECKING:
     import optuna
 
@@ -129,7 +131,7 @@ def new_decision(
         "known_finals": None,
         "verdict": "kept",
         "reason": "",
-        "trial_id": None if trial is None else trial._trial_id,
+        "trial_id": None if trial is None else trial_id_of(trial),
         "trial_number": None if trial is None else trial.number,
     }
 
@@ -142,7 +144,10 @@ def bound_decision(trial: optuna.trial.FrozenTrial) -> dict[str, Any] | None:
     decision = trial.user_attrs.get(DECISION_ATTR)
     if not isinstance(decision, dict):
         return None
-    if decision.get("trial_id") != trial._trial_id or decision.get("trial_number") != trial.number:
+    if (
+        decision.get("trial_id") != trial_id_of(trial)
+        or decision.get("trial_number") != trial.number
+    ):
         return None
     return decision
 

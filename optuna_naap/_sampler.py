@@ -24,6 +24,7 @@ from optuna_naap._ledger import (
     param_slots,
     slot_value,
 )
+from optuna_naap._optuna import storage_of, study_id_of, trial_id_of
 from optuna_naap._record import (
     DUPLICATE_ATTR,
     EXHAUSTED_ATTR,
@@ -39,7 +40,22 @@ if TYPE_CHECKING:
     from optuna_naap._prescreen import SchemePrescreen
     from optuna_naap._refine import SpaceRefiner
 
-__all__ = ["EXHAUSTED_ATTR", "PLANNED_ATTR", "NAAPSampler"]
+__all__ = ["BASE_SAMPLERS", "EXHAUSTED_ATTR", "PLANNED_ATTR", "NAAPSampler", "base_sampler"]
+
+#: Optuna samplers the command line and the benchmarks choose by name.
+BASE_SAMPLERS = ("random", "tpe", "nsga2")
+
+
+def base_sampler(name: str, seed: int | None = None) -> optuna.samplers.BaseSampler:
+    """Optuna's sampler called ``name`` (one of :data:`BASE_SAMPLERS`), seeded."""
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    raise ValueError(f"name must be one of {', '.join(BASE_SAMPLERS)}, but got {name=}")
+
 
 #: Largest space whose schemes a sampler lists to propose only free ones (beyond it, a sampled
 #: duplicate is still caught by suggest_scheme, before training).
@@ -227,13 +243,15 @@ class NAAPSampler(BaseSampler):
     # -- the sampler interface ----------------------------------------------------------------
 
     def before_trial(self, study: optuna.study.Study, trial: FrozenTrial) -> None:
-        study._storage.set_trial_system_attr(trial._trial_id, SPACE_ATTR, self._space.to_json())
+        storage_of(study).set_trial_system_attr(
+            trial_id_of(trial), SPACE_ATTR, self._space.to_json()
+        )
         sampled = not trial.system_attrs.get("fixed_params")
         free: list[list[dict[str, Any]]] | None = None
         if sampled and (self._exhaustive or (self._unique and self._listable())):
-            free = self._missing(study, exclude=trial._trial_id)
+            free = self._missing(study, exclude=trial_id_of(trial))
             if not free:
-                study._storage.set_trial_user_attr(trial._trial_id, EXHAUSTED_ATTR, True)
+                storage_of(study).set_trial_user_attr(trial_id_of(trial), EXHAUSTED_ATTR, True)
                 trial.user_attrs[EXHAUSTED_ATTR] = True  # what the live trial reads
                 with contextlib.suppress(RuntimeError):  # outside optimize(): nothing to stop
                     study.stop()
@@ -243,7 +261,7 @@ class NAAPSampler(BaseSampler):
                 # Planned as if enqueued: Optuna reads "fixed_params" from the frozen trial it
                 # passed here, once this returns; the storage keeps it for other processes.
                 for key, value in ((PLANNED_ATTR, first), ("fixed_params", params)):
-                    study._storage.set_trial_system_attr(trial._trial_id, key, value)
+                    storage_of(study).set_trial_system_attr(trial_id_of(trial), key, value)
                     trial.system_attrs[key] = value
                 for scheme in rest:
                     study.enqueue_trial(scheme_params(scheme, self._space), skip_if_exists=False)
@@ -256,10 +274,12 @@ class NAAPSampler(BaseSampler):
             if refined is not None:
                 # Read by suggest_scheme from the frozen trial the live trial holds.
                 data = refined.to_json()
-                study._storage.set_trial_system_attr(trial._trial_id, REFINED_SPACE_ATTR, data)
+                storage_of(study).set_trial_system_attr(
+                    trial_id_of(trial), REFINED_SPACE_ATTR, data
+                )
                 trial.system_attrs[REFINED_SPACE_ATTR] = data
         if free and not self._exhaustive:
-            self._free[trial._trial_id] = free
+            self._free[trial_id_of(trial)] = free
         self._base.before_trial(study, trial)
 
     # -- proposing free schemes only -------------------------------------------------------
@@ -287,15 +307,15 @@ class NAAPSampler(BaseSampler):
         self, trial: FrozenTrial, slot: Slot, choices: Sequence[Any], proposed: Any
     ) -> Any:
         """``proposed`` where it keeps a free scheme reachable, else a free option."""
-        free = self._free.get(trial._trial_id)
+        free = self._free.get(trial_id_of(trial))
         if free is None:
             return proposed
         taken = param_slots(trial.params)
         free = [s for s in free if consistent(s, taken)]
         if not free:  # the objective samples another (or refined) space: suggest_scheme checks
             return proposed
-        self._free[trial._trial_id] = free  # narrowed as the choices are made
-        relative = dict(self._relative.get(trial._trial_id, {}))
+        self._free[trial_id_of(trial)] = free  # narrowed as the choices are made
+        relative = dict(self._relative.get(trial_id_of(trial), {}))
         relative.pop(slot, None)
         options: list[Any] = []
         for constraints in (relative, {}):
@@ -305,7 +325,7 @@ class NAAPSampler(BaseSampler):
                 break
         if not options or proposed in options:
             return proposed
-        wanted = self._relative.get(trial._trial_id, {}).get(slot)
+        wanted = self._relative.get(trial_id_of(trial), {}).get(slot)
         if wanted in options:
             return wanted
         # Seeded by the trial's number: reproducible, and different for concurrent workers.
@@ -328,11 +348,11 @@ class NAAPSampler(BaseSampler):
         if not search_space:
             return {}
         params = self._base.sample_relative(study, trial, search_space)
-        free = self._free.get(trial._trial_id)
+        free = self._free.get(trial_id_of(trial))
         if free is None or not params:
             return params
         kept = self._kept_relative(free, params)
-        self._relative[trial._trial_id] = param_slots(kept)
+        self._relative[trial_id_of(trial)] = param_slots(kept)
         return kept
 
     def sample_independent(
@@ -361,8 +381,8 @@ class NAAPSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
-        self._free.pop(trial._trial_id, None)
-        self._relative.pop(trial._trial_id, None)
+        self._free.pop(trial_id_of(trial), None)
+        self._relative.pop(trial_id_of(trial), None)
         self._base.after_trial(study, trial, state, values)
 
     def reseed_rng(self) -> None:
@@ -382,11 +402,11 @@ class NAAPSampler(BaseSampler):
             return
         study = trial.study
         key = scheme_key(scheme)
-        others = study._storage.get_all_trials(
-            study._study_id, deepcopy=False, states=HOLDING_STATES
+        others = storage_of(study).get_all_trials(
+            study_id_of(study), deepcopy=False, states=HOLDING_STATES
         )
         held, _ = held_schemes(
-            others, self._from_params, exclude=trial._trial_id, cache=self._held
+            others, self._from_params, exclude=trial_id_of(trial), cache=self._held
         )
         holder = held.get(key)
         if holder is not None:

@@ -21,6 +21,7 @@ from optuna_naap._features import (
     available_epochs,
     scheme_features,
 )
+from optuna_naap._optuna import storage_of, study_id_of
 from optuna_naap._record import IS_TEST_ATTR, MODEL_ID_ATTR, STUDY_ATTR
 from optuna_naap._scheme import scheme_to_dicts
 from optuna_naap._space import SchemeSpace
@@ -100,7 +101,7 @@ def frame_to_study(
 def interrupted_import(study: optuna.study.Study) -> dict[str, Any] | None:
     """The ``naap:study`` record of an import that never reached its last row (``optuna-naap
     import`` marks a study unfinished until then), or ``None``."""
-    record = study._storage.get_study_system_attrs(study._study_id).get(STUDY_ATTR)
+    record = storage_of(study).get_study_system_attrs(study_id_of(study)).get(STUDY_ATTR)
     if not isinstance(record, dict) or record.get("kind") != "import":
         return None
     return record if record.get("complete") is False else None

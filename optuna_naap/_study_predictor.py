@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from optuna_naap._predictor import scheme_row
+from optuna_naap._trial import trial_curve, trial_scheme
+
 if TYPE_CHECKING:
     import optuna
     from catboost import CatBoost
@@ -164,9 +167,6 @@ class StudyPredictor:
     # -- features ---------------------------------------------------------------------------
 
     def _prior_value(self, trial: optuna.trial.FrozenTrial) -> float:
-        from optuna_naap._pruner import scheme_row
-        from optuna_naap._trial import trial_curve, trial_scheme
-
         assert self.prior is not None
         if self.prior.epochs > self.step:
             return math.nan

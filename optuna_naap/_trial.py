@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from optuna_naap._optuna import cached_frozen_trial
 from optuna_naap._record import (
     ACCURACY_ATTR,
     CURVE_ATTR,
@@ -106,7 +107,7 @@ def suggest_scheme(
 
 def _refined_space(trial: optuna.trial.Trial, space: SchemeSpace) -> SchemeSpace | None:
     # The sampler annotates the frozen trial the live one reads (see NAAPSampler.before_trial).
-    frozen = getattr(trial, "_cached_frozen_trial", None)
+    frozen = cached_frozen_trial(trial)
     data = frozen.system_attrs.get(REFINED_SPACE_ATTR) if frozen is not None else None
     if data is None:
         return None
@@ -258,11 +259,9 @@ def report_epoch(
     accuracy = _checked_number("accuracy", accuracy, upper=1.0)
     loss_mean = _checked_number("loss_mean", loss_mean)
     loss_median = _checked_number("loss_median", loss_median)
-    from optuna_naap._pareto import is_multi_objective, record_accuracy
-
     # The trial's own intermediate values say what it reported (user attributes may be copies
     # from a retried trial's earlier attempt).
-    frozen = getattr(trial, "_cached_frozen_trial", None)
+    frozen = cached_frozen_trial(trial)
     if frozen is not None and epoch in frozen.intermediate_values:
         import warnings
 
@@ -351,3 +350,25 @@ def trial_curve(trial: optuna.trial.FrozenTrial, epochs: int) -> dict[str, float
             return None
         row[f"e{epoch}LossMean"], row[f"e{epoch}LossMedian"], row[f"e{epoch}Accuracy"] = values
     return row
+
+
+def is_multi_objective(trial: optuna.trial.BaseTrial) -> bool:
+    """Whether ``trial`` belongs to a multi-objective study (a FixedTrial belongs to none)."""
+    study = getattr(trial, "study", None)
+    return study is not None and len(study.directions) > 1
+
+
+def record_accuracy(trial: optuna.trial.Trial, epoch: int, accuracy: float) -> None:
+    """Store an epoch's accuracy in a multi-objective study, where ``trial.report`` raises.
+
+    It goes to the trial's ``naap:accuracies`` user attribute, not to Optuna's intermediate
+    values: Optuna's multi-objective samplers (TPE) assume a pruned trial there has none.
+    """
+    accuracies = dict(trial.user_attrs.get(ACCURACY_ATTR) or {})
+    accuracies[str(epoch)] = float(accuracy)
+    trial.set_user_attr(ACCURACY_ATTR, accuracies)
+
+
+def recorded_scheme(trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]] | None:
+    """The scheme of a trial that recorded one and report_epoch's losses, else ``None``."""
+    return trial_scheme(trial) if CURVE_ATTR in trial.user_attrs else None

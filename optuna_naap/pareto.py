@@ -6,20 +6,19 @@ See docs/pareto.md.
 
 from __future__ import annotations
 
+from optuna_naap._front import hypervolume, pareto_mask
 from optuna_naap._pareto import (
     ACCURACY,
     EXACT_COSTS,
     ParetoObjectives,
     ParetoReferences,
     dominating_trial,
-    hypervolume,
     objective_values,
-    pareto_mask,
     record_cost,
     scheme_costs,
-    should_prune,
     trial_costs,
 )
+from optuna_naap._should_prune import should_prune
 
 __all__ = [
     "ACCURACY",

@@ -21,8 +21,8 @@ from optuna.trial import TrialState
 
 from optuna_naap import (
     NAAPPredictor,
-    NAAPPruner,
     NAAPSampler,
+    SchemeRule,
     SchemeSpace,
     report_epoch,
     suggest_scheme,
@@ -648,7 +648,7 @@ API_CASES: list[tuple[str, Callable[..., Any], type[Exception], str]] = [
         ValueError,
         "residual",
     ),
-    ("pruner-bad-confidence", lambda: NAAPPruner(confidence=1.5), ValueError, "confidence"),
+    ("pruner-bad-confidence", lambda: SchemeRule({}, confidence=1.5), ValueError, "confidence"),
 ]
 
 

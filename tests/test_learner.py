@@ -318,3 +318,29 @@ def test_records_count_steps_and_say_what_the_model_was_fit_on() -> None:
     assert records and all(r["unit"] == "step" and r["step"] == r["epoch"] for r in records)
     learnt = [r for r in records if str(r["predictor"]).startswith("study (fit on ")]
     assert learnt and all("completed trials)" in r["predictor"] for r in learnt)
+
+
+def test_the_same_seeds_give_the_same_decisions_twice() -> None:
+    """NAAPPruner() with its defaults refits by completed-trial counts, not wall time: two runs
+    with the same seeds decide the same, however busy the machine (one of them is slowed)."""
+    import time
+
+    def slowed(objective: Objective) -> Objective:
+        def run_slowly(trial: optuna.trial.Trial) -> float:
+            time.sleep(0.002)
+            return objective(trial)
+
+        return run_slowly
+
+    outcomes = []
+    for objective in (curves(), slowed(curves())):
+        study = run(NAAPPruner(), objective, n_trials=40)
+        outcomes.append(
+            [
+                (t.state, t.last_step, (t.user_attrs.get(DECISION_ATTR) or {}).get("verdict"))
+                for t in study.trials
+            ]
+        )
+        assert NAAPPruner().learner is not None and NAAPPruner().learner.time_share is None
+    assert outcomes[0] == outcomes[1]
+    assert any(state == TrialState.PRUNED for state, _, _ in outcomes[0])

@@ -22,6 +22,7 @@ from optuna_naap import (
     NAAPPruner,
     NAAPSampler,
     SchemePrescreen,
+    SchemeRule,
     SchemeSpace,
     report_epoch,
     scheme_features,
@@ -194,7 +195,7 @@ def test_should_prune_asks_the_right_pruner() -> None:
 def test_pruned_when_a_cheaper_completed_trial_is_better(
     predictors: dict[int, NAAPPredictor],
 ) -> None:
-    study = _study(pruner=NAAPPruner(predictors[1], max_epochs=90))
+    study = _study(pruner=NAAPPruner(SchemeRule(predictors[1], max_epochs=90)))
     _cheap_rival(study, accuracy=0.99, macs=1.0)
     outcome: list[bool] = []
     study.optimize(_one_epoch_objective(INSIDE, outcome), n_trials=1)
@@ -209,7 +210,7 @@ def test_pruned_when_a_cheaper_completed_trial_is_better(
 
 
 def test_kept_when_nothing_cheaper_has_completed(predictors: dict[int, NAAPPredictor]) -> None:
-    study = _study(pruner=NAAPPruner(predictors[1], max_epochs=90))
+    study = _study(pruner=NAAPPruner(SchemeRule(predictors[1], max_epochs=90)))
     _cheap_rival(study, accuracy=0.99, macs=1e12)  # better, but costs more
     _cheap_rival(study, accuracy=0.01, macs=1.0)  # cheaper, but far worse
     outcome: list[bool] = []
@@ -228,7 +229,9 @@ def test_reference_rows_prune_only_k_together(
     for k, pruned in ((2, True), (3, False)):
         references = ParetoReferences(pd.DataFrame([row, row]), k=k)
         study = _study(
-            pruner=NAAPPruner(predictors[1], max_epochs=90, pareto_references=references)
+            pruner=NAAPPruner(
+                SchemeRule(predictors[1], max_epochs=90, pareto_references=references)
+            )
         )
         outcome: list[bool] = []
         study.optimize(_one_epoch_objective(INSIDE, outcome), n_trials=1)
@@ -248,7 +251,7 @@ def test_a_scheme_outside_naap440s_space_is_kept_with_the_reason(
 ) -> None:
     """A one-block scheme: NAAP-440's predictors never saw one, so the Pareto rule does not
     judge it by their prediction (it would be pruned by the cheaper, better rival)."""
-    study = _study(pruner=NAAPPruner(predictors[1], max_epochs=90))
+    study = _study(pruner=NAAPPruner(SchemeRule(predictors[1], max_epochs=90)))
     _cheap_rival(study, accuracy=0.99, macs=1.0)
     outcome: list[bool] = []
     study.optimize(_one_epoch_objective(SMALL, outcome), n_trials=1)

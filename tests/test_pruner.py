@@ -17,6 +17,7 @@ from optuna_naap import (
     NAAPPredictor,
     NAAPPruner,
     Recipe,
+    SchemeRule,
     StudyLearner,
     record_scheme,
     record_task,
@@ -79,7 +80,9 @@ def test_prunes_below_the_top_k_of_known_finals(
 ) -> None:
     test_rows = frame[frame.IsTest == 1]
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
-    pruner = NAAPPruner(predictor, top_k=40, uncertainty=0.5, reference_values=references)
+    pruner = NAAPPruner(
+        SchemeRule(predictor, top_k=40, uncertainty=0.5, reference_values=references)
+    )
     study = optuna.create_study(direction="maximize", pruner=pruner)
     study.optimize(replay(test_rows), n_trials=len(test_rows))
     # The margin: the 0.9 quantile of the predictor's out-of-fold errors, plus half a std.
@@ -119,7 +122,9 @@ def test_confidence_moves_the_verdicts(frame: pd.DataFrame, predictor: NAAPPredi
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
     pruned = {}
     for confidence in (0.0, 0.5, 1.0):
-        pruner = NAAPPruner(predictor, confidence=confidence, reference_values=references)
+        pruner = NAAPPruner(
+            SchemeRule(predictor, confidence=confidence, reference_values=references)
+        )
         study = optuna.create_study(direction="maximize", pruner=pruner)
         study.optimize(replay(rows), n_trials=len(rows))
         pruned[confidence] = {
@@ -133,7 +138,7 @@ def test_confidence_moves_the_verdicts(frame: pd.DataFrame, predictor: NAAPPredi
 def test_top_fraction(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
     rows = frame[frame.IsTest == 1]
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
-    pruner = NAAPPruner(predictor, top_fraction=0.25, reference_values=references)
+    pruner = NAAPPruner(SchemeRule(predictor, top_fraction=0.25, reference_values=references))
     study = optuna.create_study(direction="maximize", pruner=pruner)
     study.optimize(replay(rows), n_trials=len(rows))
     for trial in study.trials:
@@ -157,7 +162,7 @@ def test_top_fraction(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
 def test_n_startup_trials(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
     rows = frame[frame.IsTest == 1].sort_values("MaxAccuracy").head(6)  # the worst schemes
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
-    pruner = NAAPPruner(predictor, n_startup_trials=4, reference_values=references)
+    pruner = NAAPPruner(SchemeRule(predictor, n_startup_trials=4, reference_values=references))
     study = optuna.create_study(direction="maximize", pruner=pruner)
     study.optimize(replay(rows), n_trials=6)
     decisions = _decisions(study)
@@ -167,7 +172,9 @@ def test_n_startup_trials(frame: pd.DataFrame, predictor: NAAPPredictor) -> None
 
 def test_startup_without_references(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
     rows = frame[frame.IsTest == 1].head(8)
-    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=3))
+    study = optuna.create_study(
+        direction="maximize", pruner=NAAPPruner(SchemeRule(predictor, top_k=3))
+    )
     study.optimize(replay(rows), n_trials=8)
     decisions = _decisions(study)
     assert [d["verdict"] for d in decisions[:3]] == ["kept"] * 3
@@ -186,7 +193,7 @@ def test_trials_it_cannot_judge_are_kept(
     frame: pd.DataFrame, predictor: NAAPPredictor, kwargs: dict[str, bool], reason: str
 ) -> None:
     rows = frame[frame.IsTest == 1].head(3)
-    pruner = NAAPPruner(predictor, top_k=1, learn=False)  # learn=True would judge them
+    pruner = NAAPPruner(SchemeRule(predictor, top_k=1), learn=False)  # learn=True would judge them
     study = optuna.create_study(direction="maximize", pruner=pruner)
     study.optimize(replay(rows, **kwargs), n_trials=3)
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
@@ -195,7 +202,9 @@ def test_trials_it_cannot_judge_are_kept(
 
 def test_nan_accuracy_is_pruned(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
     rows = frame[frame.IsTest == 1].head(2)
-    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=1))
+    study = optuna.create_study(
+        direction="maximize", pruner=NAAPPruner(SchemeRule(predictor, top_k=1))
+    )
     study.optimize(replay(rows, nan_at=9), n_trials=2)
     assert all(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
     assert _decisions(study)[0]["reason"] == "non-finite value at step 9"
@@ -206,7 +215,7 @@ def test_minimize_studies_are_never_pruned_without_learning(
 ) -> None:
     rows = frame[frame.IsTest == 1].head(4)
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
-    pruner = NAAPPruner(predictor, top_k=1, reference_values=references, learn=False)
+    pruner = NAAPPruner(SchemeRule(predictor, top_k=1, reference_values=references), learn=False)
     study = optuna.create_study(direction="minimize", pruner=pruner)
     with pytest.warns(UserWarning, match="judges only maximizing studies"):
         study.optimize(replay(rows), n_trials=4)
@@ -221,11 +230,11 @@ def test_multi_objective_needs_named_objectives(predictor: NAAPPredictor) -> Non
     trial = study.ask()
     study._storage.set_trial_user_attr(trial._trial_id, "naap:accuracies", {"9": 0.5})
     with pytest.raises(ValueError, match="name the study's objectives"):
-        NAAPPruner(predictor).prune(study, study.trials[0])
+        NAAPPruner(SchemeRule(predictor)).prune(study, study.trials[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(["accuracy", "macs"])
-    assert NAAPPruner(predictor).prune(study, study.trials[0]) is False
+    assert NAAPPruner(SchemeRule(predictor)).prune(study, study.trials[0]) is False
     decision = study.trials[0].user_attrs[DECISION_ATTR]
     assert decision["verdict"] == "kept" and "no scheme and losses recorded" in decision["reason"]
 
@@ -236,7 +245,9 @@ def test_rdb_storage_and_repeated_questions(
     url = f"sqlite:///{tmp_path / 'naap.db'}"
     row = frame[frame.IsTest == 1].sort_values("MaxAccuracy").iloc[0]  # the worst test scheme
     pruner = NAAPPruner(
-        predictor, top_k=5, reference_values=frame.loc[frame.IsTest == 0, "MaxAccuracy"]
+        SchemeRule(
+            predictor, top_k=5, reference_values=frame.loc[frame.IsTest == 0, "MaxAccuracy"]
+        )
     )
     study = optuna.create_study(storage=url, study_name="s", direction="maximize", pruner=pruner)
     trial = study.ask()
@@ -292,22 +303,28 @@ def test_from_frame_with_two_decision_epochs(frame: pd.DataFrame) -> None:
 )
 def test_invalid_arguments(predictor: NAAPPredictor, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        NAAPPruner(predictor, **kwargs)
+        SchemeRule(predictor, **kwargs)
 
 
 def test_unfitted_or_mismatched_predictors(predictor: NAAPPredictor) -> None:
     with pytest.raises(ValueError, match="not a fitted NAAPPredictor"):
-        NAAPPruner(NAAPPredictor(9))
+        NAAPPruner(SchemeRule(NAAPPredictor(9)))
     with pytest.raises(ValueError, match="got epoch 5 for a predictor of epochs=9"):
-        NAAPPruner({5: predictor})
-    assert NAAPPruner({}).decision_epochs == []  # no NAAP-440 predictor: learns only
+        NAAPPruner(SchemeRule({5: predictor}))
+    with pytest.raises(ValueError, match="at least one fitted NAAPPredictor"):
+        SchemeRule({})
+    assert NAAPPruner().decision_epochs == []  # no rule: learns only
+    with pytest.raises(ValueError, match="rule must be a SchemeRule or None"):
+        NAAPPruner("naap440")  # type: ignore[arg-type]
 
 
 def test_extra_features_come_from_user_attributes(frame: pd.DataFrame) -> None:
     train = frame[frame.IsTest == 0].assign(Score=lambda f: np.log(f.NumParams))
     predictor = NAAPPredictor(9, extra_features=("Score",), **FAST).fit(train)
     rows = frame[frame.IsTest == 1].head(2)
-    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(predictor, top_k=1))
+    study = optuna.create_study(
+        direction="maximize", pruner=NAAPPruner(SchemeRule(predictor, top_k=1))
+    )
     objective = replay(rows)
 
     def with_score(trial: optuna.trial.Trial) -> float:
@@ -329,7 +346,7 @@ def test_decides_at_a_decision_epoch_that_should_prune_skipped(
     row = frame[frame.IsTest == 1].sort_values("MaxAccuracy").iloc[0]  # the worst test scheme
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
     study = optuna.create_study(
-        direction="maximize", pruner=NAAPPruner(predictor, reference_values=references)
+        direction="maximize", pruner=NAAPPruner(SchemeRule(predictor, reference_values=references))
     )
     trial = study.ask()
     record_scheme(trial, json.loads(row["Scheme"]))
@@ -399,7 +416,7 @@ def test_another_task_is_never_judged_on_naap440s_scale(
     NAAP-440's rule is not applied; NAAP-440 is a prior calibrated on the study's own trials."""
     full = recipe if recipe is None or "name" in recipe else {**Recipe().to_json(), **recipe}
     references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
-    pruner = NAAPPruner(predictor, reference_values=references)
+    pruner = NAAPPruner(SchemeRule(predictor, reference_values=references))
     study = optuna.create_study(direction="maximize", pruner=pruner)
     # Low early curves (the 10 worst of the test rows): NAAP-440's rule would prune them all.
     rows = frame[frame.IsTest == 1].nsmallest(10, "e9Accuracy")
@@ -459,7 +476,7 @@ def test_a_scheme_outside_naap440s_space_is_judged_in_transfer_mode(
         for s in rows["Scheme"]
     ]
     study = optuna.create_study(
-        direction="maximize", pruner=NAAPPruner(predictor, reference_values=references)
+        direction="maximize", pruner=NAAPPruner(SchemeRule(predictor, reference_values=references))
     )
     study.optimize(_task_objective(pd.concat([rows, wide]), 12, "cifar10", Recipe().to_json()), 4)
     inside, outside = study.trials[:2], study.trials[2:]
@@ -474,11 +491,11 @@ def test_default_pruner_uses_the_packaged_naap440_prior(frame: pd.DataFrame) -> 
     """``NAAPPruner()`` in a study of schemes of the user's own task: the learner's model takes
     the packaged NAAP-440 prior as a feature, said in each record; transfer=False: the study's
     own trials alone."""
-    from optuna_naap._pruner import PACKAGED_PRIOR
+    from optuna_naap._transfer import PACKAGED_PRIOR
 
     rows = frame[frame.IsTest == 1].head(12)
     for transfer, mode in ((True, "transfer"), (False, "study")):
-        pruner = NAAPPruner(max_epochs=12, transfer=transfer, learn=StudyLearner(time_share=None))
+        pruner = NAAPPruner(transfer=transfer, learn=StudyLearner(time_share=None))
         study = optuna.create_study(direction="maximize", pruner=pruner)
         study.optimize(_task_objective(rows, 12, "my-images", None), n_trials=12)
         decisions = _decisions(study)
@@ -501,7 +518,7 @@ def test_from_study_takes_the_data_its_trials_declare(frame: pd.DataFrame) -> No
     built = optuna.create_study(direction="maximize")
     built.optimize(_task_objective(rows, 12, "fashion-mnist", Recipe(epochs=12).to_json()), 30)
     pruner = NAAPPruner.from_study(built, max_epochs=12, predictor_options=FAST, top_k=5)
-    assert pruner._task.data == "fashion-mnist"
+    assert pruner.rule is not None and pruner.rule.task.data == "fashion-mnist"
     study = optuna.create_study(direction="maximize", pruner=pruner)
     target = frame[frame.IsTest == 1].head(2)
     study.optimize(_task_objective(target, 12, "fashion-mnist", Recipe(epochs=12).to_json()), 1)
@@ -514,3 +531,38 @@ def test_from_study_takes_the_data_its_trials_declare(frame: pd.DataFrame) -> No
     mixed.optimize(_task_objective(rows.head(5), 12, "svhn", Recipe().to_json()), 5)
     with pytest.raises(ValueError, match=r"several data sets \(cifar10, svhn\): pass data="):
         NAAPPruner.from_study(mixed)
+
+
+def test_the_pre_02_keywords_still_work_with_a_future_warning(
+    frame: pd.DataFrame, predictor: NAAPPredictor
+) -> None:
+    """NAAPPruner(predictor, top_k=...) as before 0.2: the same rule, with a FutureWarning that
+    says what to write instead; the rule's options are checked as before."""
+    rows = frame[frame.IsTest == 1].head(6)
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    with pytest.warns(FutureWarning, match=r"use NAAPPruner\(SchemeRule\(predictor, \.\.\.\)\)"):
+        old = NAAPPruner(predictor, top_k=5, reference_values=references)
+    new = NAAPPruner(SchemeRule(predictor, top_k=5, reference_values=references))
+    verdicts = []
+    for pruner in (old, new):
+        assert pruner.rule is not None and pruner.rule.top_k == 5
+        study = optuna.create_study(direction="maximize", pruner=pruner)
+        study.optimize(replay(rows), n_trials=len(rows))
+        verdicts.append([t.state for t in study.trials])
+    assert verdicts[0] == verdicts[1]
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="confidence=1.5"):
+        NAAPPruner(confidence=1.5)
+    with pytest.warns(FutureWarning):
+        assert NAAPPruner(max_epochs=12).rule is None  # options without predictors: no rule
+    with pytest.raises(ValueError, match="pass them to SchemeRule"):
+        NAAPPruner(SchemeRule(predictor), top_k=3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'topk'"):
+        NAAPPruner(topk=3)
+
+
+def test_at_most_four_constructor_arguments() -> None:
+    import inspect
+
+    parameters = list(inspect.signature(NAAPPruner).parameters.values())
+    named = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    assert [p.name for p in named] == ["rule", "learn", "transfer"]

@@ -13,6 +13,7 @@ from optuna_naap import (
     DECISION_ATTR,
     NAAPPredictor,
     NAAPPruner,
+    SchemeRule,
     StudyLearner,
     StudyPredictor,
     record_scheme,
@@ -161,7 +162,7 @@ def test_minimize_without_learning_keeps_everything_and_warns(naap440_v2: pd.Dat
         frame[frame.IsTest == 0]
     )
     study = optuna.create_study(
-        direction="minimize", pruner=NAAPPruner(predictor, top_k=1, learn=False)
+        direction="minimize", pruner=NAAPPruner(SchemeRule(predictor, top_k=1), learn=False)
     )
     with pytest.warns(UserWarning, match="leave learn=True"):
         study.optimize(learning_curves("minimize"), n_trials=3)
@@ -173,7 +174,7 @@ def test_minimize_with_a_naap_predictor_learns_from_the_study(naap440_v2: pd.Dat
     predictor = NAAPPredictor(3, iterations=50, learning_rate=0.2, n_models=1, thread_count=2).fit(
         frame[frame.IsTest == 0]
     )
-    pruner = NAAPPruner(predictor, learn=StudyLearner(time_share=None))
+    pruner = NAAPPruner(SchemeRule(predictor), learn=StudyLearner(time_share=None))
     study = optuna.create_study(
         direction="minimize", sampler=optuna.samplers.RandomSampler(seed=1), pruner=pruner
     )

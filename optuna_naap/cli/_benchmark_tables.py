@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from optuna_naap.cli._common import out_dir
+if TYPE_CHECKING:
+    from optuna_naap.cli.benchmark import ReplayOptions, SuiteOptions
 
 __all__ = ["naap440_table", "objectives_tables"]
 
 
 def naap440_table(
-    summary: Sequence[dict[str, Any]], front: list[bool], rows: int, args: argparse.Namespace
+    summary: Sequence[dict[str, Any]], front: list[bool], rows: int, options: ReplayOptions
 ) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    out = out_dir(args.out)
-    what = "NAAP-440" if args.task_data == "cifar10" else f"{args.task_data} ({args.naap440})"
-    budget = f", {args.max_epochs} epochs" if args.max_epochs else ""
+    out = options.out
+    what = (
+        "NAAP-440"
+        if options.task_data == "cifar10"
+        else f"{options.task_data} ({options.naap440})"
+    )
+    budget = f", {options.max_epochs} epochs" if options.max_epochs else ""
     table = Table(
-        title=f"{what} replay{budget}: {rows} schemes in {args.folds} folds, "
-        f"{args.seeds} seed(s) per sampler; means, min/max over studies; "
+        title=f"{what} replay{budget}: {rows} schemes in {options.folds} folds, "
+        f"{options.seeds} seed(s) per sampler; means, min/max over studies; "
         "recall = top-10 recall; 1st prune = trials until the first pruned one; "
         "* = Pareto front"
     )
@@ -31,7 +35,7 @@ def naap440_table(
     if multi:
         table.title = (
             f"NAAP-440 multi-objective replay ({summary[0]['objectives']}): {rows} schemes in "
-            f"{args.folds} folds, {args.seeds} seed(s) per sampler; means, min/max over "
+            f"{options.folds} folds, {options.seeds} seed(s) per sampler; means, min/max over "
             "studies; * = Pareto front of compute and front recall"
         )
     recall, regret = ("front_recall", "hv_regret") if multi else ("recall", "regret")
@@ -69,18 +73,18 @@ def naap440_table(
 
 
 def objectives_tables(
-    summary: Sequence[dict[str, Any]], notes: list[str], args: argparse.Namespace
+    summary: Sequence[dict[str, Any]], notes: list[str], options: SuiteOptions
 ) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from optuna_naap.objective_suite import totals
+    from optuna_naap.benchmark import totals
 
-    out = out_dir(args.out)
+    out = options.out
     console = Console(width=max(Console().width, 110))
     table = Table(
-        title=f"Pruners on real objectives: {args.n_trials or 50} TPE trials, "
-        f"{args.seeds} seed(s); "
+        title=f"Pruners on real objectives: {options.n_trials} TPE trials, "
+        f"{options.seeds} seed(s); "
         "seed means; shortfall = best value's loss against no pruning"
     )
     columns = ("objective", "pruner", "steps", "best", "shortfall", "wall s", "pruner s", "pruned")

@@ -12,6 +12,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from optuna_naap._optuna import storage_of, study_id_of
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import QUEUED_ATTR, SCHEME_ATTR
 from optuna_naap._space import SchemeSpace
@@ -66,12 +67,12 @@ def open_build_study(
         created = False
 
     def attrs() -> dict[str, Any]:
-        return study._storage.get_study_system_attrs(study._study_id)
+        return storage_of(study).get_study_system_attrs(study_id_of(study))
 
     if created:
         set_kind(study, "build-dataset", {**build, "queuer": this_worker()})
         queued = sampler.enqueue_space(study)
-        study._storage.set_study_system_attr(study._study_id, QUEUED_ATTR, True)
+        storage_of(study).set_study_system_attr(study_id_of(study), QUEUED_ATTR, True)
         return study, queued
     settings = {"space": build["space"], "recipe": build["recipe"]}
     deadline = time.monotonic() + wait_s
@@ -80,7 +81,7 @@ def open_build_study(
         if record is not None and gone(record.get("queuer")):
             # The command that created the study died while queueing: finish its queue.
             queued = sampler.enqueue_space(study)
-            study._storage.set_study_system_attr(study._study_id, QUEUED_ATTR, True)
+            storage_of(study).set_study_system_attr(study_id_of(study), QUEUED_ATTR, True)
             return study, queued
         if time.monotonic() > deadline:
             raise ValueError(

@@ -10,11 +10,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from optuna_naap._optuna import STORAGE_MODULES
+
 __all__ = ["interrupt_outside_storage"]
 
 # Code that a Ctrl-C must not cut in half: a storage write left half done can leave a pooled
 # connection locked, and Optuna then hangs marking the trial FAIL.
-_STORAGE_MODULES = ("sqlalchemy", "optuna.storages", "optuna.study._tell", "sqlite3", "psycopg2")
 
 
 @contextlib.contextmanager
@@ -33,7 +34,7 @@ def interrupt_outside_storage(delay: float = 0.05) -> Iterator[None]:
 
     def handler(signum: int, frame: Any) -> None:
         while frame is not None:
-            if str(frame.f_globals.get("__name__", "")).startswith(_STORAGE_MODULES):
+            if str(frame.f_globals.get("__name__", "")).startswith(STORAGE_MODULES):
                 threading.Timer(delay, os.kill, (os.getpid(), signum)).start()
                 return
             frame = frame.f_back

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import socket
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_naap._ledger import MAX_FAILURES
+from optuna_naap._optuna import quiet_experimental, storage_of, trial_id_of
 from optuna_naap._record import RETRY_ATTR, WORKER_ATTR
 
 __all__ = [
@@ -53,7 +53,7 @@ def this_worker() -> dict[str, Any]:
 
 def mark_worker(study: optuna.study.Study, trial: optuna.trial.Trial) -> None:
     """Record on the live ``trial`` that this process runs it."""
-    study._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTR, this_worker())
+    storage_of(study).set_trial_system_attr(trial_id_of(trial), WORKER_ATTR, this_worker())
 
 
 def gone(worker: Any) -> bool:
@@ -118,7 +118,7 @@ def recover_trials(study: optuna.study.Study) -> list[str]:
         if not isinstance(worker, dict) or not gone(worker):
             continue
         try:
-            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            storage_of(study).set_trial_state_values(trial_id_of(trial), state=TrialState.FAIL)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another process recovered it first
         queued = retry_trial(study, trial)
@@ -127,8 +127,7 @@ def recover_trials(study: optuna.study.Study) -> list[str]:
             + ("; queued again)" if queued else f"; failed {MAX_FAILURES} times, not retried)")
         )
     before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
-    with warnings.catch_warnings():  # experimental in Optuna
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    with quiet_experimental():  # experimental in Optuna
         optuna.storages.fail_stale_trials(study)
     after = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
     recovered += [f"trial {t.number} (no heartbeat)" for t in after if t.number not in before]
@@ -146,8 +145,7 @@ def heartbeat_storage(
     ``on_stale`` called on it)."""
     if not url.startswith(("sqlite", "postgresql", "mysql")):
         return optuna.storages.get_storage(url)
-    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    with quiet_experimental():  # heartbeats are "experimental" in Optuna; we rely on them
         return optuna.storages.RDBStorage(
             url,
             heartbeat_interval=heartbeat,

@@ -4,9 +4,12 @@ command's options (one line for every user error, before anything is written).""
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from optuna_naap.cli._common import CommandError
+from optuna_naap._optuna import quiet_experimental
+from optuna_naap._recipe import Recipe
+from optuna_naap.cli._common import CommandError, DataSpec, data_spec
 
 if TYPE_CHECKING:
     import optuna
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NAAPRows",
+    "SearchOptions",
     "create_study",
     "find_study",
     "make_pruner",
@@ -24,6 +28,88 @@ __all__ = [
     "parse_objectives",
     "resumed_seed",
 ]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """``optuna-naap search``'s options, checked and typed once from the command line."""
+
+    storage: str
+    study_name: str
+    n_trials: int | None
+    data: DataSpec
+    pruner: str
+    naap440: str | None
+    predictor: str | None
+    device: str | None
+    recipe: Recipe
+    objectives: ParetoObjectives | None
+    sampler: str
+    exhaustive: bool
+    seed: int
+    refine: bool
+    prescreen: bool
+    heartbeat: int
+    grace: int | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SearchOptions:
+        """The options of ``args`` (one line for each user error, before anything runs)."""
+        objectives = parse_objectives(args.objectives)
+        pruner = args.pruner or (
+            "naap" if args.data == "cifar10" else "median" if objectives is None else "none"
+        )
+        if objectives is not None and pruner == "median":
+            raise CommandError(
+                "--pruner median judges one value; a multi-objective study takes --pruner naap "
+                "or none"
+            )
+        for flag in ("refine", "prescreen"):
+            if getattr(args, flag) and args.exhaustive:
+                raise CommandError(
+                    f"--{flag} skips schemes; --exhaustive runs them all: choose one"
+                )
+        if args.prescreen and args.data != "cifar10":
+            # The pre-screen prunes before any training, against NAAP-440's finals: on other
+            # data there is no trial of the study's own to calibrate it with.
+            raise CommandError(
+                f"--prescreen judges schemes before training against NAAP-440's CIFAR-10 "
+                f"finals, not on the scale of --data {args.data}; leave it out (--pruner naap "
+                "then uses NAAP-440 as a prior, calibrated on this study's trials)"
+            )
+        return cls(
+            storage=args.storage,
+            study_name=args.study_name,
+            n_trials=args.n_trials,
+            data=data_spec(args),
+            pruner=pruner,
+            naap440=args.naap440,
+            predictor=args.predictor,
+            device=args.device,
+            recipe=Recipe(epochs=args.epochs or 90),
+            objectives=objectives,
+            sampler=args.sampler,
+            exhaustive=args.exhaustive,
+            seed=args.seed,
+            refine=args.refine,
+            prescreen=args.prescreen,
+            heartbeat=args.heartbeat,
+            grace=args.grace,
+        )
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What the study records of the command (a resumed study must match it)."""
+        from optuna_naap._space import SchemeSpace
+
+        settings: dict[str, Any] = {
+            "space": SchemeSpace().to_json(),
+            "recipe": self.recipe.to_json(),
+            "data": self.data.kind,
+        }
+        if self.data.train_images or self.data.test_images:
+            settings["data_subset"] = [self.data.train_images, self.data.test_images]
+        return settings
 
 
 class NAAPRows:
@@ -69,10 +155,7 @@ def _directions(objectives: ParetoObjectives | None) -> list[optuna.study.StudyD
 
 
 def find_study(
-    storage: optuna.storages.BaseStorage,
-    args: argparse.Namespace,
-    objectives: ParetoObjectives | None,
-    settings: dict[str, Any],
+    storage: optuna.storages.BaseStorage, options: SearchOptions
 ) -> optuna.study.Study | None:
     """The existing study to resume, checked against the command (objectives, kind, space,
     recipe, data), or ``None``. Writes nothing."""
@@ -81,9 +164,10 @@ def find_study(
     from optuna_naap.cli._study_kind import check_kind
 
     try:
-        existing = optuna.load_study(study_name=args.study_name, storage=storage)
+        existing = optuna.load_study(study_name=options.study_name, storage=storage)
     except KeyError:
         return None
+    objectives = options.objectives
     directions = _directions(objectives)
     wanted = ["accuracy"] if objectives is None else list(objectives.names)
     names = existing.metric_names
@@ -96,28 +180,28 @@ def find_study(
         if not got and list(existing.directions) == [optuna.study.StudyDirection.MAXIMIZE]:
             have = "accuracy"  # one maximised value, as search writes it
         raise CommandError(
-            f"study {args.study_name!r} in {args.storage} has objectives {have}, not "
+            f"study {options.study_name!r} in {options.storage} has objectives {have}, not "
             f"{','.join(wanted)}; give the same --objectives or another --study-name"
         )
-    check_kind(existing, "search", settings, name=args.study_name, where=args.storage)
+    check_kind(
+        existing, "search", options.settings, name=options.study_name, where=options.storage
+    )
     return existing
 
 
 def create_study(
     storage: optuna.storages.BaseStorage,
-    args: argparse.Namespace,
-    objectives: ParetoObjectives | None,
-    settings: dict[str, Any],
+    options: SearchOptions,
     existing: optuna.study.Study | None,
 ) -> optuna.study.Study:
     """The search study: ``existing`` (recorded as a search study if it was not yet), or a
     new one."""
-    import warnings
 
     import optuna
 
     from optuna_naap.cli._study_kind import set_kind, study_kind
 
+    settings, objectives = options.settings, options.objectives
     if existing is not None:
         record = study_kind(existing)
         if record is None or record.get("legacy"):
@@ -125,47 +209,55 @@ def create_study(
         return existing
     directions = _directions(objectives)
     study = optuna.create_study(
-        storage=storage, study_name=args.study_name, directions=directions, load_if_exists=True
+        storage=storage, study_name=options.study_name, directions=directions, load_if_exists=True
     )
     if objectives is not None:
-        with warnings.catch_warnings():  # experimental in Optuna
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        with quiet_experimental():  # experimental in Optuna
             study.set_metric_names(list(objectives.names))
     set_kind(study, "search", settings)
     return study
 
 
 def make_pruner(
-    name: str, args: argparse.Namespace, epochs: int, rows: NAAPRows, console: Console
+    options: SearchOptions, rows: NAAPRows, console: Console
 ) -> optuna.pruners.BasePruner:
+    """The pruner of a NAS study of schemes trained for ``epochs``, by name: ``"naap"``
+    (NAAPPruner: a saved predictor, else fit on NAAP-440 at the default decision epochs;
+    transfer mode on other data), ``"median"`` (MedianPruner with a warm-up of 10% of
+    training), ``"none"``."""
+    import optuna
+
     from optuna_naap._predictor import NAAPPredictor
-    from optuna_naap._pruner import default_decision_epochs, pruner_for_recipe
+    from optuna_naap._pruner import NAAPPruner
+    from optuna_naap._rule import SchemeRule, default_decision_epochs
 
-    if name != "naap":
-        return pruner_for_recipe(name, max_epochs=epochs)
+    name, epochs, data = options.pruner, options.recipe.epochs, options.data.kind
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        warmup = max(1, round(0.1 * epochs))
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
     # A file the user named is checked whatever it is then used for: one line, before a study.
-    predictor = NAAPPredictor.load(args.predictor) if args.predictor else None
-    if args.naap440:
+    predictor = NAAPPredictor.load(options.predictor) if options.predictor else None
+    if options.naap440:
         rows()
-    if args.data != "cifar10":
-        from optuna_naap._pruner import NAAPPruner
-
+    if data != "cifar10":
         # NAAP-440's finals are CIFAR-10's: on other data they would prune on the wrong scale.
         console.print(
-            f"study's task differs from NAAP-440's (data {args.data}, {epochs} epochs): "
+            f"study's task differs from NAAP-440's (data {data}, {epochs} epochs): "
             "NAAP-440 used as a prior, calibrated on this study's trials (nothing pruned "
             "before 5 have completed)"
         )
-        return NAAPPruner(max_epochs=epochs)
+        return NAAPPruner()
     if predictor is not None:
-        return pruner_for_recipe(name, max_epochs=epochs, predictor=predictor)
+        return NAAPPruner(SchemeRule(predictor, max_epochs=epochs))
     frame = rows()
     decision_epochs = default_decision_epochs(epochs)
     cut = f", their curves cut to {epochs} epochs (exact: the same recipe)" if epochs < 90 else ""
     console.print(
         f"fitting NAAPPredictors for epochs {decision_epochs} on {len(frame)} NAAP-440 rows{cut}"
     )
-    return pruner_for_recipe(name, max_epochs=epochs, rows=frame)
+    return NAAPPruner.from_frame(frame, decision_epochs=decision_epochs, max_epochs=epochs)
 
 
 def resumed_seed(seed: int, n_trials: int) -> int:
@@ -179,47 +271,29 @@ def resumed_seed(seed: int, n_trials: int) -> int:
 
 
 def make_sampler(
-    args: argparse.Namespace, rows: NAAPRows, console: Console, *, seed: int
+    options: SearchOptions, rows: NAAPRows, console: Console, *, seed: int
 ) -> NAAPSampler:
-    import optuna
+    from optuna_naap._sampler import NAAPSampler, base_sampler
 
-    from optuna_naap._sampler import NAAPSampler
-
-    base: optuna.samplers.BaseSampler
-    if args.sampler == "random":
-        base = optuna.samplers.RandomSampler(seed=seed)
-    elif args.sampler == "nsga2":
-        base = optuna.samplers.NSGAIISampler(seed=seed)
-    else:
-        base = optuna.samplers.TPESampler(seed=seed)
-    for flag in ("refine", "prescreen"):
-        if getattr(args, flag) and args.exhaustive:
-            raise CommandError(f"--{flag} skips schemes; --exhaustive runs them all: choose one")
+    base = base_sampler(options.sampler, seed)
+    epochs = options.recipe.epochs
     prescreen = None
-    if args.prescreen and args.data != "cifar10":
-        # The pre-screen prunes before any training, against NAAP-440's finals: on other data
-        # there is no trial of the study's own to calibrate it with.
-        raise CommandError(
-            f"--prescreen judges schemes before training against NAAP-440's CIFAR-10 finals, "
-            f"not on the scale of --data {args.data}; leave it out (--pruner naap then uses "
-            "NAAP-440 as a prior, calibrated on this study's trials)"
-        )
-    if args.prescreen:
+    if options.prescreen:
         from optuna_naap._data import curve_epochs, truncate_curves
         from optuna_naap._prescreen import SchemePrescreen
 
         frame = rows()
         cut = ""
-        if args.epochs < curve_epochs(frame):
-            frame = truncate_curves(frame, args.epochs)
-            cut = f", their finals cut to {args.epochs} epochs (exact: the same recipe)"
+        if epochs < curve_epochs(frame):
+            frame = truncate_curves(frame, epochs)
+            cut = f", their finals cut to {epochs} epochs (exact: the same recipe)"
         console.print(
             f"fitting the pre-screen's NAAPPredictor(0) on {len(frame)} NAAP-440 rows{cut}"
         )
         prescreen = SchemePrescreen.from_frame(frame)
     refiner = None
-    if args.refine:
+    if options.refine:
         from optuna_naap._refine import SpaceRefiner
 
         refiner = SpaceRefiner()
-    return NAAPSampler(base, exhaustive=args.exhaustive, refine=refiner, prescreen=prescreen)
+    return NAAPSampler(base, exhaustive=options.exhaustive, refine=refiner, prescreen=prescreen)

@@ -15,8 +15,10 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from optuna_naap._front import pareto_mask
 from optuna_naap._objective import CIFAR10Objective, EpochResult
-from optuna_naap._pareto import ParetoObjectives, pareto_mask
+from optuna_naap._optuna import storage_of, trial_id_of
+from optuna_naap._pareto import ParetoObjectives
 from optuna_naap._record import DECISION_ATTR, SCHEME_ATTR
 from optuna_naap.cli._interrupt import interrupt_outside_storage
 from optuna_naap.cli._recovery import tracked
@@ -100,17 +102,19 @@ def run_search(
     console: Console | None = None,
     live: bool = True,
     callbacks: list[Callable[[optuna.study.Study, optuna.trial.FrozenTrial], None]] | None = None,
+    objectives: ParetoObjectives | None = None,
 ) -> SearchView:
     """Optimize ``study`` with ``objective`` under a rich live view; return the final view.
 
     Each trial records its process (``naap:worker``). Ctrl-C or SIGTERM propagates as a
     KeyboardInterrupt after Optuna has marked the running trial FAIL and its scheme was queued
-    again, so the storage stays consistent and the same command resumes.
+    again, so the storage stays consistent and the same command resumes. ``objectives``: a
+    multi-objective study's, as the command parsed them (default: read from the study).
     """
     console = console or Console(stderr=True)
     view = SearchView(n_trials, objective.recipe.epochs)
     if len(study.directions) > 1:
-        view.objectives = ParetoObjectives.of_study(study)
+        view.objectives = objectives or ParetoObjectives.of_study(study)
     for trial in study.get_trials(deepcopy=False):
         view.finished[trial.state.name] = view.finished.get(trial.state.name, 0) + 1
         view.consider(trial)
@@ -129,7 +133,7 @@ def run_search(
         scheme = trial.user_attrs.get(SCHEME_ATTR) or []
         view.scheme_depth = len(scheme)
         # The pruner writes its decisions through the storage: read the latest from there.
-        stored = study._storage.get_trial(trial._trial_id).user_attrs.get(DECISION_ATTR)
+        stored = storage_of(study).get_trial(trial_id_of(trial)).user_attrs.get(DECISION_ATTR)
         if isinstance(stored, dict) and stored.get("predicted") is not None:
             view.predicted, view.verdict = stored["predicted"], stored["verdict"]
         screen.update(view.render(progress))
@@ -160,11 +164,13 @@ def run_search(
     return view
 
 
-def describe_best(study: optuna.study.Study) -> dict[str, Any] | None:
+def describe_best(
+    study: optuna.study.Study, objectives: ParetoObjectives | None = None
+) -> dict[str, Any] | None:
     """The best COMPLETE trial's number, value and scheme, or None (multi-objective: the
-    most accurate trial of the front)."""
+    most accurate trial of the front; ``objectives`` default: read from the study)."""
     if len(study.directions) > 1:
-        objectives = ParetoObjectives.of_study(study)
+        objectives = objectives or ParetoObjectives.of_study(study)
         front = study.best_trials
         if not front:
             return None
@@ -186,9 +192,9 @@ def describe_best(study: optuna.study.Study) -> dict[str, Any] | None:
     }
 
 
-def print_best(study: optuna.study.Study) -> None:
+def print_best(study: optuna.study.Study, objectives: ParetoObjectives | None = None) -> None:
     """Print the study's best trial (multi-objective: its front) and its scheme on stdout."""
-    best = describe_best(study)
+    best = describe_best(study, objectives)
     if best is None:
         print("no trial completed yet")
         return

@@ -9,6 +9,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from optuna_naap._optuna import storage_of, study_id_of
 from optuna_naap._record import BUILD_ATTR, MODEL_ID_ATTR, SCHEME_ATTR, STUDY_ATTR
 
 __all__ = ["check_kind", "set_kind", "study_kind"]
@@ -24,7 +25,7 @@ _NAMES = {
 def study_kind(study: optuna.study.Study) -> dict[str, Any] | None:
     """The study's ``naap:study`` record; for studies written before it existed, what their
     attributes and trials tell; ``None`` for a study without trials or record."""
-    attrs = study._storage.get_study_system_attrs(study._study_id)
+    attrs = storage_of(study).get_study_system_attrs(study_id_of(study))
     if isinstance(attrs.get(STUDY_ATTR), dict):
         return dict(attrs[STUDY_ATTR])
     if isinstance(attrs.get(BUILD_ATTR), dict):
@@ -72,4 +73,6 @@ def check_kind(
 
 def set_kind(study: optuna.study.Study, kind: str, settings: dict[str, Any]) -> None:
     """Record what the study is."""
-    study._storage.set_study_system_attr(study._study_id, STUDY_ATTR, {"kind": kind, **settings})
+    storage_of(study).set_study_system_attr(
+        study_id_of(study), STUDY_ATTR, {"kind": kind, **settings}
+    )

@@ -6,11 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optuna_naap.cli._benchmark_tables import naap440_table, objectives_tables
 from optuna_naap.cli._common import CommandError, names, out_dir, positive_int
+
+if TYPE_CHECKING:
+    from optuna_naap._pareto import ParetoObjectives
 
 NAME = "benchmark"
 HELP = "compare NAAPPruner with Optuna's pruners (NAAP-440 replay, or real objectives)"
@@ -124,64 +128,123 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def take_action(args: argparse.Namespace) -> int:
-    if args.suite == "objectives":
+@dataclass(frozen=True)
+class ReplayOptions:
+    """``optuna-naap benchmark --suite naap440``'s options, checked and typed once."""
+
+    naap440: str | None
+    pruners: list[str] | None
+    samplers: list[str] | None
+    seeds: int
+    folds: int
+    max_epochs: int | None
+    objectives: ParetoObjectives | None
+    task_data: str
+    fast: bool
+    out: Path | None
+    format: str
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ReplayOptions:
+        from optuna_naap.benchmark import builtin_pruners
+
+        if args.only:
+            raise CommandError("--only picks objectives of --suite objectives, not of the replay")
+        if args.n_trials is not None:
+            raise CommandError(
+                "--n-trials sets --suite objectives' trials; the naap440 replay runs every row "
+                "of each fold (--folds, --seeds)"
+            )
+        out = out_dir(args.out)
+        objectives = _replay_objectives(args.objectives)
+        pruners = names(args.pruners)
+        known = builtin_pruners(multi_objective=objectives is not None)
+        unknown = [n for n in pruners or () if n not in known]
+        if unknown:
+            raise CommandError(f"unknown pruner {unknown[0]!r}; choose among {', '.join(known)}")
+        if args.task_data != "cifar10" and not args.naap440:
+            raise CommandError(
+                f"--task-data {args.task_data} names the data of the rows given with --naap440 "
+                "(the default rows are NAAP-440's, cifar10)"
+            )
+        return cls(
+            naap440=args.naap440,
+            pruners=pruners,
+            samplers=names(args.samplers),
+            seeds=args.seeds,
+            folds=args.folds,
+            max_epochs=args.max_epochs,
+            objectives=objectives,
+            task_data=args.task_data,
+            fast=bool(args.fast),
+            out=out,
+            format=args.format,
+        )
+
+
+@dataclass(frozen=True)
+class SuiteOptions:
+    """``optuna-naap benchmark --suite objectives``'s options, checked and typed once."""
+
+    only: list[str] | None
+    pruners: list[str] | None
+    seeds: int
+    n_trials: int
+    out: Path | None
+    format: str
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SuiteOptions:
+        only = args.only
         if args.objectives and not args.only:  # the old meaning of --objectives there
             print(
                 "optuna-naap benchmark: --objectives names the replay's objectives; "
                 "--suite objectives takes --only (read as --only this time)",
                 file=sys.stderr,
             )
-            args.only, args.objectives = args.objectives, None
-        return _objectives(args)
-    if args.only:
-        raise CommandError("--only picks objectives of --suite objectives, not of the replay")
-    if args.n_trials is not None:
-        raise CommandError(
-            "--n-trials sets --suite objectives' trials; the naap440 replay runs every row "
-            "of each fold (--folds, --seeds)"
+            only = args.objectives
+        return cls(
+            only=names(only),
+            pruners=names(args.pruners),
+            seeds=args.seeds,
+            n_trials=args.n_trials or 50,
+            out=out_dir(args.out),
+            format=args.format,
         )
-    return _naap440(args)
 
 
-def _naap440(args: argparse.Namespace) -> int:
+def take_action(args: argparse.Namespace) -> int:
+    if args.suite == "objectives":
+        return _objectives(SuiteOptions.from_args(args))
+    return _naap440(ReplayOptions.from_args(args))
+
+
+def _naap440(options: ReplayOptions) -> int:
     from optuna_naap._data import load_naap440
-    from optuna_naap.benchmark import builtin_pruners, pareto_front, run_benchmark, summarize
+    from optuna_naap.benchmark import pareto_front, run_benchmark, summarize
 
-    out = out_dir(args.out)
-    pruners = names(args.pruners)
-    objectives = _replay_objectives(args.objectives)
-    known = builtin_pruners(multi_objective=objectives is not None)
-    unknown = [n for n in pruners or () if n not in known]
-    if unknown:
-        raise CommandError(f"unknown pruner {unknown[0]!r}; choose among {', '.join(known)}")
-    samplers = names(args.samplers)
-    frame = load_naap440(args.naap440)
+    objectives = options.objectives
+    frame = load_naap440(options.naap440)
     knowledge = None
-    if args.task_data != "cifar10":
-        if not args.naap440:
-            raise CommandError(
-                f"--task-data {args.task_data} names the data of the rows given with --naap440 "
-                "(the default rows are NAAP-440's, cifar10)"
-            )
+    if options.task_data != "cifar10":
         knowledge = load_naap440()  # the packaged rows: transfer from NAAP-440
         knowledge = knowledge[knowledge["IsTest"] == 0]
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per replayed trial is noise
     fast = {"iterations": 100, "learning_rate": 0.15, "n_models": 1}
-    options = fast if args.fast else None
+    predictor_options = fast if options.fast else None
     results = run_benchmark(
         frame,
-        pruners=pruners,
-        samplers=samplers,
-        seeds=list(range(args.seeds)),
-        folds=args.folds,
-        max_epochs=args.max_epochs,
-        predictor_options=options,
+        pruners=options.pruners,
+        samplers=options.samplers,
+        seeds=list(range(options.seeds)),
+        folds=options.folds,
+        max_epochs=options.max_epochs,
+        predictor_options=predictor_options,
         progress=True,
         objectives=objectives,
-        data=args.task_data,
+        data=options.task_data,
         knowledge=knowledge,
     )
     summary = summarize(results)
@@ -189,24 +252,24 @@ def _naap440(args: argparse.Namespace) -> int:
     document = {
         "protocol": {
             "rows": len(frame),
-            "folds": args.folds,
-            "seeds": args.seeds,
+            "folds": options.folds,
+            "seeds": options.seeds,
             "samplers": sorted({r.sampler for r in results}),
             "objectives": ",".join(objectives.names) if objectives else "accuracy",
-            "max_epochs": args.max_epochs,
-            "task_data": args.task_data,
-            "fast_predictors": bool(args.fast),
+            "max_epochs": options.max_epochs,
+            "task_data": options.task_data,
+            "fast_predictors": options.fast,
         },
         "summary": [{**row, "pareto": flag} for row, flag in zip(summary, front, strict=True)],
         "studies": [r.to_json() for r in results],
     }
-    if out is not None:
-        _write_replay(out, document, summary, frame, objectives, args, options)
-    if args.format == "json":
+    if options.out is not None:
+        _write_replay(options.out, document, summary, frame, options, predictor_options)
+    if options.format == "json":
         json.dump(document, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    naap440_table(summary, front, len(frame), args)
+    naap440_table(summary, front, len(frame), options)
     return 0
 
 
@@ -215,33 +278,32 @@ def _write_replay(
     document: dict[str, Any],
     summary: list[dict[str, Any]],
     frame: Any,
-    objectives: Any,
-    args: argparse.Namespace,
-    options: dict[str, Any] | None,
+    options: ReplayOptions,
+    predictor_options: dict[str, Any] | None,
 ) -> None:
     """benchmark.json and the plot: compute against recall, or the fronts of one replay."""
     from optuna_naap.benchmark import plot_fronts, plot_pareto
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps(document, indent=1))
-    if objectives is None:
-        what = "NAAP-440" if args.task_data == "cifar10" else args.task_data
-        budget = f" at {args.max_epochs} epochs" if args.max_epochs else ""
+    if options.objectives is None:
+        what = "NAAP-440" if options.task_data == "cifar10" else options.task_data
+        budget = f" at {options.max_epochs} epochs" if options.max_epochs else ""
         plot_pareto(summary, str(out / "pareto.png"), title=f"{what} replay{budget}")
     else:
         plot_fronts(
             frame,
-            objectives,
+            options.objectives,
             str(out / "pareto.png"),
-            max_epochs=args.max_epochs,
-            predictor_options=options,
+            max_epochs=options.max_epochs,
+            predictor_options=predictor_options,
         )
 
 
 def _replay_objectives(text: str | None) -> Any:
     """The replay's objectives, or None for a single-objective replay."""
     from optuna_naap._pareto import EXACT_COSTS
-    from optuna_naap.benchmark import BenchmarkError, _parse_objectives
+    from optuna_naap.benchmark._protocol import BenchmarkError, _parse_objectives
 
     try:
         objectives = _parse_objectives(text)
@@ -256,35 +318,34 @@ def _replay_objectives(text: str | None) -> Any:
     return objectives
 
 
-def _objectives(args: argparse.Namespace) -> int:
-    from optuna_naap.objective_suite import plot_suite, run_suite, summarize_suite, totals
-
-    out = out_dir(args.out)
+def _objectives(options: SuiteOptions) -> int:
     import optuna
+
+    from optuna_naap.benchmark import plot_suite, run_suite, summarize_suite, totals
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are counted instead
     results, notes = run_suite(
-        objectives=names(args.only),
-        pruners=names(args.pruners),
-        seeds=list(range(args.seeds)),
-        n_trials=args.n_trials or 50,
-        progress=args.format == "table",
+        objectives=options.only,
+        pruners=options.pruners,
+        seeds=list(range(options.seeds)),
+        n_trials=options.n_trials,
+        progress=options.format == "table",
     )
     summary = summarize_suite(results)
     document = {
-        "protocol": {"suite": "objectives", "seeds": args.seeds, "trials": args.n_trials or 50},
+        "protocol": {"suite": "objectives", "seeds": options.seeds, "trials": options.n_trials},
         "notes": notes,
         "summary": summary,
         "totals": totals(summary),
         "studies": [r.to_json() for r in results],
     }
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "suite.json").write_text(json.dumps(document, indent=1))
-        plot_suite(summary, str(out / "suite.png"))
-    if args.format == "json":
+    if options.out is not None:
+        options.out.mkdir(parents=True, exist_ok=True)
+        (options.out / "suite.json").write_text(json.dumps(document, indent=1))
+        plot_suite(summary, str(options.out / "suite.png"))
+    if options.format == "json":
         json.dump(document, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    objectives_tables(summary, notes, args)
+    objectives_tables(summary, notes, options)
     return 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optuna_naap._recipe import Recipe
 from optuna_naap.cli._common import (
     CommandError,
+    DataSpec,
     add_data,
     add_device,
     add_epochs,
@@ -62,64 +65,94 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_heartbeat(parser)
 
 
+@dataclass(frozen=True)
+class BuildOptions:
+    """``optuna-naap build-dataset``'s options, checked and typed once from the command line."""
+
+    storage: str
+    study_name: str
+    workers: int
+    space: SchemeSpace
+    recipe: Recipe
+    data: DataSpec
+    device: str | None
+    heartbeat: int
+    grace: int | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> BuildOptions:
+        """The options of ``args`` (one line for each user error, before anything runs)."""
+        if args.workers > 1 and args.storage.startswith("sqlite"):
+            raise CommandError(
+                "SQLite cannot hand queued trials to several processes safely; use one worker, "
+                "or a PostgreSQL/MySQL --storage URL for several"
+            )
+        return cls(
+            storage=args.storage,
+            study_name=args.study_name,
+            workers=args.workers,
+            space=_space(args.space),
+            recipe=Recipe(epochs=args.epochs or 90),
+            data=data_spec(args),
+            device=args.device,
+            heartbeat=args.heartbeat,
+            grace=args.grace,
+        )
+
+
 def take_action(args: argparse.Namespace) -> int:
     import optuna
     from rich.console import Console
 
-    from optuna_naap._recipe import Recipe
     from optuna_naap.cli._build_worker import open_build_study
     from optuna_naap.cli._recovery import recover_trials
 
-    if args.workers > 1 and args.storage.startswith("sqlite"):
-        raise CommandError(
-            "SQLite cannot hand queued trials to several processes safely; use one worker, "
-            "or a PostgreSQL/MySQL --storage URL for several"
-        )
-    space = _space(args.space)
-    recipe = Recipe(epochs=args.epochs or 90)
-    if args.device is not None:
+    options = BuildOptions.from_args(args)
+    space, recipe, data = options.space, options.recipe, options.data
+    if options.device is not None:
         from optuna_naap._objective import resolve_device
 
-        resolve_device(args.device)  # a device this machine lacks: one line, before any study
-    data = data_spec(args)
-    if not args.download:
+        resolve_device(options.device)  # a device this machine lacks: one line, before a study
+    if not data.download:
         data.load()  # a missing dataset is one line here, not one per worker
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study, queued = open_build_study(
-            args.storage,
-            args.study_name,
+            options.storage,
+            options.study_name,
             space=space,
             recipe=recipe,
             data=data,
-            heartbeat=args.heartbeat,
-            grace=args.grace,
+            heartbeat=options.heartbeat,
+            grace=options.grace,
         )
     except ValueError:
         raise
     except Exception as exc:  # any storage failure: one line, not a traceback
-        raise CommandError(f"cannot open the storage {args.storage!r}: {root_cause(exc)}") from exc
+        raise CommandError(
+            f"cannot open the storage {options.storage!r}: {root_cause(exc)}"
+        ) from exc
     total = len(space.enumerate())
     console = Console(stderr=True)
     recovered = recover_trials(study)
     if recovered:
         console.print(f"recovered {len(recovered)} trial(s) left running: {'; '.join(recovered)}")
     console.print(
-        f"study {args.study_name!r} in {args.storage}: {total} schemes, "
-        f"{'queued ' + str(queued) if queued else 'joined'}; {args.workers} worker(s), "
-        f"{recipe.epochs} epochs, {args.data} data"
+        f"study {options.study_name!r} in {options.storage}: {total} schemes, "
+        f"{'queued ' + str(queued) if queued else 'joined'}; {options.workers} worker(s), "
+        f"{recipe.epochs} epochs, {data.kind} data"
     )
     worker_args = (
-        args.storage,
-        args.study_name,
+        options.storage,
+        options.study_name,
         space.to_json(),
         recipe.to_json(),
         data,
-        args.device,
-        args.heartbeat,
-        args.grace,
+        options.device,
+        options.heartbeat,
+        options.grace,
     )
-    return _watch(study, total, args, worker_args, console)
+    return _watch(study, total, options, worker_args, console)
 
 
 def _space(path: str | None) -> SchemeSpace:
@@ -136,14 +169,14 @@ def _space(path: str | None) -> SchemeSpace:
 def _watch(
     study: optuna.study.Study,
     total: int,
-    args: argparse.Namespace,
+    options: BuildOptions,
     worker_args: tuple[Any, ...],
     console: Console,
 ) -> int:
     """Start the local workers and show the build's progress until they end."""
     from optuna_naap.cli._build_worker import build_counts, run_build_worker, start_workers
 
-    workers = start_workers(args.workers, run_build_worker, worker_args)
+    workers = start_workers(options.workers, run_build_worker, worker_args)
     last = [build_counts(study, total)]  # the latest counts, also when interrupted
     try:
         _progress(study, total, workers, console, last)
@@ -157,7 +190,7 @@ def _watch(
         )
         return 130
     counts = last[0]
-    print(f"{args.study_name}: {counts.describe()}")
+    print(f"{options.study_name}: {counts.describe()}")
     if counts.complete < total:
         print(
             "some schemes are not finished (running elsewhere, or their worker died): run the "

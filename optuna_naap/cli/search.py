@@ -8,23 +8,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optuna_naap.cli._common import (
-    CommandError,
     add_data,
     add_device,
     add_epochs,
     add_heartbeat,
-    data_spec,
     open_storage,
     positive_int,
 )
 from optuna_naap.cli._recovery import recover_trials
 from optuna_naap.cli._search_setup import (
     NAAPRows,
+    SearchOptions,
     create_study,
     find_study,
     make_pruner,
     make_sampler,
-    parse_objectives,
     resumed_seed,
 )
 
@@ -117,57 +115,46 @@ def take_action(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from optuna_naap._objective import CIFAR10Objective, resolve_device
-    from optuna_naap._recipe import Recipe
-    from optuna_naap._space import SchemeSpace
 
+    options = SearchOptions.from_args(args)
     console = Console(stderr=True)
-    objectives = parse_objectives(args.objectives)
-    recipe = Recipe(epochs=args.epochs or 90)
-    device = resolve_device(args.device)
+    recipe, objectives = options.recipe, options.objectives
+    device = resolve_device(options.device)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view says it all
     # Everything is checked before anything is written: the storage and the study first.
     # A SQLite file that does not exist yet holds no study: it is created only once
     # everything else checked out (no empty database left behind by a bad option).
-    storage = None if _new_sqlite_file(args.storage) else _open(args)
-    settings = {"space": SchemeSpace().to_json(), "recipe": recipe.to_json(), "data": args.data}
-    if args.train_images or args.test_images:
-        settings["data_subset"] = [args.train_images, args.test_images]
-    existing = None if storage is None else find_study(storage, args, objectives, settings)
-    spec = data_spec(args)
-    data = spec.load()
-    rows = NAAPRows(args.naap440)
-    pruner_name = args.pruner or (
-        "naap" if args.data == "cifar10" else "median" if objectives is None else "none"
-    )
-    if objectives is not None and pruner_name == "median":
-        raise CommandError(
-            "--pruner median judges one value; a multi-objective study takes --pruner naap or none"
-        )
-    pruner = make_pruner(pruner_name, args, recipe.epochs, rows, console)
+    storage = None if _new_sqlite_file(options.storage) else _open(options)
+    existing = None if storage is None else find_study(storage, options)
+    data = options.data.load()
+    rows = NAAPRows(options.naap440)
+    pruner = make_pruner(options, rows, console)
     before = 0 if existing is None else len(existing.get_trials(deepcopy=False))
-    sampler = make_sampler(args, rows, console, seed=resumed_seed(args.seed, before))
-    study = create_study(storage or _open(args), args, objectives, settings, existing)
+    sampler = make_sampler(options, rows, console, seed=resumed_seed(options.seed, before))
+    study = create_study(storage or _open(options), options, existing)
     study.pruner, study.sampler = pruner, sampler
     recovered = recover_trials(study)
     if recovered:
         console.print(f"recovered {len(recovered)} trial(s) left running: {'; '.join(recovered)}")
-    n_trials = args.n_trials or (None if args.exhaustive else 20)
-    if args.exhaustive:
+    n_trials = options.n_trials or (None if options.exhaustive else 20)
+    if options.exhaustive:
         queued = sampler.enqueue_space(study)
         console.print(f"exhaustive: {queued} schemes queued")
-        n_trials = args.n_trials or queued
+        n_trials = options.n_trials or queued
     console.print(
-        f"study {args.study_name!r} in {args.storage}: {before} trials so far; "
-        f"{data.name} data, {recipe.epochs} epochs per trial on {device}, pruner {pruner_name}"
+        f"study {options.study_name!r} in {options.storage}: {before} trials so far; "
+        f"{data.name} data, {recipe.epochs} epochs per trial on {device}, "
+        f"pruner {options.pruner}"
         + (f", objectives {','.join(objectives.names)}" if objectives is not None else "")
-        + (", refined space" if args.refine else "")
-        + (", pre-screen" if args.prescreen else "")
+        + (", refined space" if options.refine else "")
+        + (", pre-screen" if options.prescreen else "")
     )
-    return _run(study, CIFAR10Objective(data, recipe, device), n_trials, args, console)
+    objective = CIFAR10Objective(data, recipe, device)
+    return _run(study, objective, n_trials, options, console)
 
 
-def _open(args: argparse.Namespace) -> Any:
-    return open_storage(args.storage, heartbeat=args.heartbeat, grace=args.grace)
+def _open(options: SearchOptions) -> Any:
+    return open_storage(options.storage, heartbeat=options.heartbeat, grace=options.grace)
 
 
 def _new_sqlite_file(url: str) -> bool:
@@ -182,7 +169,7 @@ def _run(
     study: optuna.study.Study,
     objective: Any,
     n_trials: int | None,
-    args: argparse.Namespace,
+    options: SearchOptions,
     console: Console,
 ) -> int:
     from optuna_naap.cli._search_view import print_best, run_search
@@ -195,14 +182,21 @@ def _run(
     except ImportError:
         pass
     try:
-        run_search(study, objective, n_trials=n_trials, console=console, callbacks=callbacks)
+        run_search(
+            study,
+            objective,
+            n_trials=n_trials,
+            console=console,
+            callbacks=callbacks,
+            objectives=options.objectives,
+        )
     except KeyboardInterrupt:
         print(
             f"optuna-naap search: interrupted; the storage is consistent (the running trial "
             f"failed, its scheme queued again): run the same command to resume study "
-            f"{args.study_name!r}",
+            f"{options.study_name!r}",
             file=sys.stderr,
         )
         return 130
-    print_best(study)
+    print_best(study, options.objectives)
     return 0

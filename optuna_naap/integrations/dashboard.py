@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import TrialState
 
+from optuna_naap._front import front_points
+from optuna_naap._optuna import storage_of, trial_id_of
+from optuna_naap._pareto import ParetoObjectives
 from optuna_naap._record import DECISION_ATTR, NOTED_ATTR
 
 if TYPE_CHECKING:
@@ -63,7 +66,7 @@ class _TrialRef:
 
     @property
     def storage(self) -> optuna.storages.BaseStorage:
-        return self.study._storage
+        return storage_of(self.study)
 
 
 def _final_accuracy(
@@ -77,7 +80,6 @@ def _final_accuracy(
         return float(trial.values[0])
     if study is None:
         return None
-    from optuna_naap._pareto import ParetoObjectives
 
     try:
         return ParetoObjectives.of_study(study).split(trial.values)[0]
@@ -125,9 +127,9 @@ def _save_note(study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bo
     if note is None or trial.user_attrs.get(_NOTED_ATTR) == note:
         return False
     dashboard = require_dashboard()
-    dashboard.save_note(_TrialRef(study, trial._trial_id), note)
+    dashboard.save_note(_TrialRef(study, trial_id_of(trial)), note)
     if not trial.state.is_finished():
-        study._storage.set_trial_user_attr(trial._trial_id, _NOTED_ATTR, note)
+        storage_of(study).set_trial_user_attr(trial_id_of(trial), _NOTED_ATTR, note)
     return True
 
 
@@ -211,8 +213,6 @@ def pareto_figure(study: optuna.study.Study, cost: str | None = None) -> go.Figu
     accuracy predicted when they were pruned (their exact cost is known)."""
     import plotly.graph_objects as go
 
-    from optuna_naap._pareto import ParetoObjectives, front_points
-
     objectives = ParetoObjectives.of_study(study)
     cost = cost or objectives.costs[0]
     j = objectives.costs.index(cost)
@@ -263,8 +263,6 @@ def _save_figures(study: optuna.study.Study) -> None:
     dashboard = require_dashboard()
     dashboard.save_plotly_graph_object(study, prediction_figure(study), graph_object_id=FIGURE_ID)
     if len(study.directions) > 1:
-        from optuna_naap._pareto import ParetoObjectives
-
         try:
             costs = ParetoObjectives.of_study(study).costs
         except ValueError:
@@ -326,7 +324,7 @@ class DashboardCallback:
         dashboard = require_dashboard()
         note = decision_note(trial, study)
         if note is not None:
-            dashboard.save_note(_TrialRef(study, trial._trial_id), note)
+            dashboard.save_note(_TrialRef(study, trial_id_of(trial)), note)
         self._seen += 1
         if self._seen % self._every == 0:
             _save_figures(study)

@@ -1,0 +1,107 @@
+"""A component of NAAPPredictor: CatBoost models on one feature set (the architecture alone, or
+the architecture and a curve prefix), calibrated to accuracies, and their JSON form."""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from catboost import CatBoost
+
+__all__ = ["Component"]
+
+#: Virtual ensembles per CatBoost model for the predicted spread.
+VIRTUAL_ENSEMBLES = 10
+
+
+class Component:
+    """CatBoost models on one feature set, calibrated to accuracies."""
+
+    def __init__(
+        self,
+        epochs: int,
+        models: list[CatBoost],
+        feature_names: list[str],
+        calibration: tuple[float, float],
+    ) -> None:
+        self.epochs = epochs
+        self.models = models
+        self.feature_names = feature_names
+        self.calibration = calibration
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """The component's columns as a float matrix.
+
+        CatBoost builds a Pool from a DataFrame column by column, which costs more than the
+        prediction itself for the pruner's single row; a matrix is cheap.
+        """
+        import pandas as pd
+
+        columns = features.columns.get_indexer(pd.Index(self.feature_names))
+        if (columns < 0).any():
+            missing = [n for n, i in zip(self.feature_names, columns, strict=True) if i < 0]
+            raise ValueError(f"the features lack the columns {', '.join(missing)}")
+        return np.ascontiguousarray(features.to_numpy(dtype="float64")[:, columns])
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        slope, intercept = self.calibration
+        threads = 1 if len(x) < 64 else -1  # a thread pool costs more than a few rows
+        return (
+            slope * np.mean([m.predict(x, thread_count=threads) for m in self.models], axis=0)
+            + intercept
+        )
+
+    def members(self, x: np.ndarray) -> np.ndarray:
+        """Predictions of every virtual ensemble of every model: rows x members."""
+        slope, intercept = self.calibration
+        threads = 1 if len(x) < 64 else -1
+        virtual = [
+            np.asarray(
+                m.virtual_ensembles_predict(
+                    x,
+                    prediction_type="VirtEnsembles",
+                    virtual_ensembles_count=VIRTUAL_ENSEMBLES,
+                    thread_count=threads,
+                )
+            )[:, :, 0]
+            for m in self.models
+        ]
+        return slope * np.concatenate(virtual, axis=1) + intercept
+
+    def to_json(self) -> dict[str, Any]:
+        encoded = []
+        with tempfile.TemporaryDirectory() as tmpdir:
+            for i, model in enumerate(self.models):
+                # CatBoost's public API writes its binary format to files only.
+                model_path = Path(tmpdir) / f"model{i}.cbm"
+                model.save_model(str(model_path), format="cbm")
+                encoded.append(base64.b64encode(model_path.read_bytes()).decode("ascii"))
+        return {
+            "epochs": self.epochs,
+            "feature_names": self.feature_names,
+            "calibration": list(self.calibration),
+            "models": encoded,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Component:
+        from catboost import CatBoost
+
+        models = []
+        for encoded in data["models"]:
+            model = CatBoost()
+            model.load_model(blob=base64.b64decode(encoded, validate=True))
+            models.append(model)
+        slope, intercept = data["calibration"]
+        return cls(
+            int(data["epochs"]),
+            models,
+            [str(n) for n in data["feature_names"]],
+            (float(slope), float(intercept)),
+        )

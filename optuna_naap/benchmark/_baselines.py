@@ -1,0 +1,127 @@
+"""The pruners the benchmarks compare NAAPPruner with: Optuna's own, by name, and two baselines
+of the replay (an early top-k rule, MedianPruner's rule on the accuracy of a multi-objective
+study)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import optuna
+from optuna import pruners as p
+from optuna.pruners import BasePruner
+from optuna.study import StudyDirection
+from optuna.trial import TrialState
+
+from optuna_naap._optuna import quietly
+from optuna_naap._trial import accuracy_curve
+
+__all__ = ["AccuracyMedianPruner", "EarlyTopKPruner", "optuna_pruners"]
+
+
+def optuna_pruners(
+    *, warmup: int | None = None, max_resource: int | None = None
+) -> dict[str, Callable[[], BasePruner]]:
+    """Optuna's pruners by name: with Optuna's defaults (``warmup=None``, the objectives suite),
+    or with the usual settings for a budget of ``max_resource`` steps and a warm-up of
+    ``warmup`` steps (the replay: 10% of training)."""
+    if warmup is None:
+        return {
+            "nop": p.NopPruner,
+            "median": p.MedianPruner,
+            "percentile25": lambda: p.PercentilePruner(25.0),
+            "percentile75": lambda: p.PercentilePruner(75.0),
+            "successive-halving": p.SuccessiveHalvingPruner,
+            "hyperband": p.HyperbandPruner,
+            "wilcoxon": lambda: quietly(p.WilcoxonPruner),
+            "patient-median": lambda: quietly(p.PatientPruner, p.MedianPruner(), patience=3),
+        }
+    return {
+        "nop": p.NopPruner,
+        "median": lambda: p.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup),
+        "percentile75": lambda: p.PercentilePruner(75.0, n_warmup_steps=warmup),
+        "successive-halving": lambda: p.SuccessiveHalvingPruner(
+            min_resource=warmup, reduction_factor=4
+        ),
+        "hyperband": lambda: p.HyperbandPruner(
+            min_resource=warmup, max_resource=max_resource or "auto", reduction_factor=3
+        ),
+        "wilcoxon": lambda: quietly(p.WilcoxonPruner, p_threshold=0.1, n_startup_steps=warmup),
+        "patient-median": lambda: quietly(
+            p.PatientPruner, p.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup), patience=3
+        ),
+    }
+
+
+class EarlyTopKPruner(BasePruner):
+    """Keep only trials whose value at ``epoch`` is among the ``k`` best seen at that epoch.
+
+    The "train everything one epoch, keep the top k" baseline: at step ``epoch`` a trial is
+    pruned unless its value ranks among the ``k`` best values any trial of the study reported
+    at that step (itself included); it never prunes at other steps.
+
+    Args:
+        k: How many of the best early values survive.
+        epoch: The step at which the cut is made.
+    """
+
+    def __init__(self, k: int = 10, *, epoch: int = 1) -> None:
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer, but got {k=}")
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+            raise ValueError(f"epoch must be a positive integer, but got {epoch=}")
+        self._k = k
+        self._epoch = epoch
+
+    def prune(self, study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        if trial.last_step != self._epoch:
+            return False
+        value = trial.intermediate_values[self._epoch]
+        if not math.isfinite(value):
+            return True
+        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+        better = 0
+        for other in study.get_trials(deepcopy=False):
+            if other.number == trial.number:
+                continue
+            seen = other.intermediate_values.get(self._epoch)
+            if seen is not None and math.isfinite(seen) and sign * seen > sign * value:
+                better += 1
+        return better >= self._k
+
+
+class AccuracyMedianPruner(BasePruner):
+    """MedianPruner's rule on the first objective alone, in multi-objective studies too.
+
+    The naive scalarised baseline of the multi-objective replay: a trial whose best
+    intermediate value (the accuracy :func:`~optuna_naap.report_epoch` stores) is below the
+    median of the completed trials' at the same step is pruned, whatever its costs.
+    Asked through :func:`~optuna_naap.should_prune`.
+
+    Args:
+        n_startup_trials: Completed trials before any pruning.
+        n_warmup_steps: Steps before any pruning.
+    """
+
+    #: :func:`~optuna_naap.should_prune` asks it in multi-objective studies.
+    multi_objective = True
+
+    def __init__(self, *, n_startup_trials: int = 5, n_warmup_steps: int = 0) -> None:
+        self._n_startup_trials = n_startup_trials
+        self._n_warmup_steps = n_warmup_steps
+
+    def prune(self, study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        curve = accuracy_curve(trial)
+        if not curve or max(curve) < self._n_warmup_steps:
+            return False
+        step = max(curve)
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if len(done) < self._n_startup_trials:
+            return False
+        others = [accuracy_curve(t).get(step) for t in done]
+        finite = [v for v in others if v is not None and math.isfinite(v)]
+        if not finite:
+            return False
+        best = max((v for v in curve.values() if math.isfinite(v)), default=-math.inf)
+        return best < float(np.median(finite))
