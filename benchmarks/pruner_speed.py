@@ -35,6 +35,7 @@ from optuna_naap import (
     record_task,
     report_epoch,
 )
+from optuna_naap._optuna import quiet_experimental
 
 DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
@@ -104,15 +105,13 @@ def main() -> None:
 
 
 def pareto(predictor: NAAPPredictor, train: Any, test: Any, finished: int, decisions: int) -> None:
-    import warnings
 
     from optuna_naap import should_prune
     from optuna_naap.pareto import ParetoReferences
 
     pruner = NAAPPruner(SchemeRule(predictor, pareto_references=ParetoReferences(train)))
     study = optuna.create_study(directions=["maximize", "minimize"], pruner=pruner)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    with quiet_experimental():
         study.set_metric_names(["accuracy", "macs"])
     rng = np.random.default_rng(0)
     study.add_trials(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from optuna_naap._checks import check_int
 from optuna_naap._scheme import (
     INPUT_CHANNELS,
     INPUT_SIZE,
@@ -178,10 +179,8 @@ def build_features(
     """
     import pandas as pd
 
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, but got {epochs=}")
-    if not isinstance(cycle, int) or isinstance(cycle, bool) or cycle < 1:
-        raise ValueError(f"cycle must be a positive integer, but got {cycle=}")
+    check_int("epochs", epochs, low=0)
+    check_int("cycle", cycle, low=1)
     have = available_epochs(frame.columns)
     if epochs > have:
         raise ValueError(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from optuna_naap._checks import check_int
 from optuna_naap._data import default_cache_dir
 
 __all__ = [
@@ -201,8 +202,7 @@ def synthetic_images(
         seed: Seed of the templates and the noise.
     """
     for name, value in (("n_train", n_train), ("n_test", n_test), ("num_classes", num_classes)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, but got {name}={value!r}")
+        check_int(name, value, low=1)
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size] / size
     templates = []

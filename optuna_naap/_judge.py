@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from optuna.trial import TrialState
 
+from optuna_naap._checks import check_int
 from optuna_naap._pareto import ParetoObjectives, ParetoReferences, judge_pareto, trial_costs
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._record import keep_rule
@@ -33,16 +34,12 @@ def check_bar_options(
     *, top_k: int, top_fraction: float | None, n_startup_trials: int, confidence: float
 ) -> None:
     """Validate the options of :func:`known_finals_bar` and of the margin's quantile."""
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-        raise ValueError(f"top_k must be a positive integer, but got {top_k=}")
+    check_int("top_k", top_k, low=1)
     if top_fraction is not None and not (
         isinstance(top_fraction, (int, float)) and 0 < top_fraction < 1
     ):
         raise ValueError(f"top_fraction must be in (0, 1) or None, but got {top_fraction=}")
-    if not isinstance(n_startup_trials, int) or n_startup_trials < 0:
-        raise ValueError(
-            f"n_startup_trials must be a non-negative integer, but got {n_startup_trials=}"
-        )
+    check_int("n_startup_trials", n_startup_trials, low=0)
     if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
         raise ValueError(f"confidence must be in [0, 1], but got {confidence=}")
 

@@ -30,6 +30,7 @@ import numpy as np
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from optuna_naap._checks import check_int
 from optuna_naap._optuna import storage_of, study_id_of
 from optuna_naap._record import keep_rule, new_decision
 from optuna_naap._study_predictor import StudyPredictor
@@ -142,12 +143,10 @@ class StudyLearner:
         fractions = [float(f) for f in checkpoints]
         if not all(0 < f < 1 for f in fractions):
             raise ValueError(f"checkpoints must be fractions in (0, 1), but got {checkpoints=}")
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-            raise ValueError(f"top_k must be a positive integer, but got {top_k=}")
+        check_int("top_k", top_k, low=1)
         if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
             raise ValueError(f"confidence must be in [0, 1], but got {confidence=}")
-        if not isinstance(min_trials, int) or isinstance(min_trials, bool) or min_trials < 4:
-            raise ValueError(f"min_trials must be an integer >= 4, but got {min_trials=}")
+        check_int("min_trials", min_trials, low=4)
         if not isinstance(growth, (int, float)) or not growth > 1:
             raise ValueError(f"growth must be > 1, but got {growth=}")
         if time_share is not None and not (
@@ -162,10 +161,7 @@ class StudyLearner:
             ("n_startup_trials", n_startup_trials),
             ("n_warmup_steps", n_warmup_steps),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(
-                    f"{name} must be a non-negative integer, but got {name}={value!r}"
-                )
+            check_int(name, value, low=0)
         if prior is not None and not hasattr(prior, "components_"):
             raise ValueError("prior must be a fitted NAAPPredictor")
         StudyPredictor(0, **dict(predictor_options or {}))  # validates the options now

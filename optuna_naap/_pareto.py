@@ -23,6 +23,7 @@ import numpy as np
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from optuna_naap._checks import check_int
 from optuna_naap._features import scheme_features
 from optuna_naap._record import COSTS_ATTR, keep_rule
 from optuna_naap._trial import trial_scheme
@@ -263,8 +264,7 @@ class ParetoReferences:
     """
 
     def __init__(self, frame: pd.DataFrame, *, k: int = 3) -> None:
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer, but got {k=}")
+        check_int("k", k, low=1)
         if "MaxAccuracy" not in frame.columns:
             raise ValueError("reference rows need a MaxAccuracy column")
         self.k = k

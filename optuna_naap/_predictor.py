@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from optuna_naap._checks import check_int
 from optuna_naap._component import Component
 from optuna_naap._features import (
     SCHEME_COLUMNS,
@@ -123,16 +124,15 @@ class NAAPPredictor:
         self._validate_params()
 
     def _validate_params(self) -> None:
-        def int_at_least(name: str, value: Any, low: int) -> None:
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}")
-
-        int_at_least("epochs", self.epochs, 0)
-        int_at_least("cycle", self.cycle, 1)
-        int_at_least("iterations", self.iterations, 1)
-        int_at_least("depth", self.depth, 1)
-        int_at_least("n_models", self.n_models, 1)
-        int_at_least("max_pairs", self.max_pairs, 1)
+        for name, low in (
+            ("epochs", 0),
+            ("cycle", 1),
+            ("iterations", 1),
+            ("depth", 1),
+            ("n_models", 1),
+            ("max_pairs", 1),
+        ):
+            check_int(name, getattr(self, name), low=low)
         if self.depth > 16:
             raise ValueError(f"depth must be at most 16 (CatBoost), but got depth={self.depth}")
         if self.loss not in _LOSSES:

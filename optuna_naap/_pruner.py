@@ -442,6 +442,6 @@ def _rule_from_deprecated(rule: Any, deprecated: dict[str, Any]) -> SchemeRule |
         stacklevel=3,
     )
     if rule is None or (isinstance(rule, Mapping) and not rule):
-        SchemeRule.check_options(**deprecated)  # checked as before, though they rule nothing
+        SchemeRule._check_options(**deprecated)  # checked as before, though they rule nothing
         return None
     return SchemeRule(rule, **deprecated)

@@ -6,6 +6,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from optuna_naap._checks import check_int
+
 __all__ = ["NAAP_SEED", "Recipe"]
 
 #: The seed of the NAAP-440 reference runs.
@@ -78,11 +80,8 @@ class Recipe:
             if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
                 object.__setattr__(self, name, float(value))
         for name in ("epochs", "batch_size", "restart_every", "eval_batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, but got {name}={value!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ValueError(f"seed must be an integer, but got seed={self.seed!r}")
+            check_int(name, getattr(self, name), low=1)
+        check_int("seed", self.seed)
         for name, low, high in (
             ("lr", 0.0, None),
             ("momentum", None, 1.0),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from optuna_naap._checks import check_int
 from optuna_naap._record import PREDICTED_ATTR
 from optuna_naap._scheme import SchemeLike, scheme_key, scheme_to_dicts
 from optuna_naap._space import PositionChoices, SchemeSpace
@@ -157,8 +158,7 @@ class SpaceRefiner:
             ("min_trials", min_trials, 1),
             ("min_schemes", min_schemes, 1),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}")
+            check_int(name, value, low=low)
         if isinstance(reference, str):
             if reference != "best":
                 raise ValueError(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from optuna.trial import TrialState
 
+from optuna_naap._checks import check_int
 from optuna_naap._data import curve_epochs, truncate_curves
 from optuna_naap._judge import (
     check_bar_options,
@@ -111,7 +112,7 @@ class SchemeRule:
         pareto_references: ParetoReferences | None = None,
         data: str = NAAP440_DATA,
     ) -> None:
-        references = self.check_options(
+        references = self._check_options(
             max_epochs=max_epochs,
             top_k=top_k,
             top_fraction=top_fraction,
@@ -161,7 +162,7 @@ class SchemeRule:
         self._in_naap_space: dict[str, bool] = {}  # by scheme JSON: a walk of the space each
 
     @staticmethod
-    def check_options(
+    def _check_options(
         *,
         max_epochs: int = 90,
         top_k: int = 20,
@@ -186,8 +187,7 @@ class SchemeRule:
                 "pareto_references must be a ParetoReferences, "
                 f"but got {type(pareto_references).__name__}"
             )
-        if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs < 1:
-            raise ValueError(f"max_epochs must be a positive integer, but got {max_epochs=}")
+        check_int("max_epochs", max_epochs, low=1)
         check_bar_options(
             top_k=top_k,
             top_fraction=top_fraction,

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from optuna_naap._checks import check_int
 from optuna_naap._scheme import Block, Scheme, SchemeLike, validate_scheme
 
 __all__ = ["PositionChoices", "SchemeSpace"]
@@ -202,8 +203,7 @@ class SchemeSpace:
             )
         if not parsed:
             raise ValueError(f"a space needs at least one position, but got {len(parsed)=}")
-        if not isinstance(max_stages, int) or isinstance(max_stages, bool) or max_stages < 0:
-            raise ValueError(f"max_stages must be a non-negative integer, but got {max_stages=}")
+        check_int("max_stages", max_stages, low=0)
         if (
             not isinstance(min_depth, int)
             or isinstance(min_depth, bool)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from optuna_naap._checks import check_int
 from optuna_naap._predictor import scheme_row
 from optuna_naap._trial import trial_curve, trial_scheme
 
@@ -143,16 +144,13 @@ class StudyPredictor:
         folds: int = 4,
         seed: int = 0,
     ) -> None:
-        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
-            raise ValueError(f"step must be a non-negative integer, but got {step=}")
-        if not isinstance(iterations, int) or iterations < 1:
-            raise ValueError(f"iterations must be a positive integer, but got {iterations=}")
+        check_int("step", step, low=0)
+        check_int("iterations", iterations, low=1)
         if not 0 < learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1], but got {learning_rate=}")
         if not isinstance(depth, int) or not 1 <= depth <= 16:
             raise ValueError(f"depth must be an integer in [1, 16], but got {depth=}")
-        if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
-            raise ValueError(f"folds must be an integer >= 2, but got {folds=}")
+        check_int("folds", folds, low=2)
         if model not in ("ridge", "catboost"):
             raise ValueError(f"model must be 'ridge' or 'catboost', but got {model=}")
         self.step = step

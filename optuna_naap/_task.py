@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from optuna_naap._checks import check_int
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import DATA_ATTR, RECIPE_ATTR
 from optuna_naap._scheme import _plain
@@ -68,8 +69,7 @@ def record_task(
     if not isinstance(data, str) or not data.strip():
         raise ValueError(f"data must be the data's name (a non-empty string), but got {data=}")
     epochs = _plain(epochs)  # a numpy integer, as read from a DataFrame
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, but got {epochs=}")
+    check_int("epochs", epochs, low=1)
     if recipe is not None and not isinstance(recipe, Recipe):
         raise ValueError(f"recipe must be a Recipe or None, but got {type(recipe).__name__}")
     record = (

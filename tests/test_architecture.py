@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "foundations",
         [
             "_optuna",
+            "_checks",
             "_scheme",
             "_recipe",
             "_metrics",
@@ -32,7 +33,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("study export", ["_study_io"]),
     ("predictors", ["_predictor", "_study_predictor"]),
     ("rules", ["_judge", "_rule", "_learner", "_transfer"]),
-    ("pruning", ["_pruner", "_should_prune", "_prescreen"]),
+    ("pruning", ["_optuna_pruners", "_pruner", "_should_prune", "_prescreen"]),
     ("sampling", ["_refine", "_sampler"]),
     ("training", ["_objective"]),
     (

@@ -1,57 +1,23 @@
-"""The pruners the benchmarks compare NAAPPruner with: Optuna's own, by name, and two baselines
+"""The pruners the benchmarks compare NAAPPruner with: Optuna's own by name (re-exported from
+``optuna_naap._optuna_pruners``), and two baselines
 of the replay (an early top-k rule, MedianPruner's rule on the accuracy of a multi-objective
 study)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import optuna
-from optuna import pruners as p
 from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from optuna_naap._optuna import quietly
+from optuna_naap._checks import check_int
+from optuna_naap._optuna_pruners import optuna_pruners
 from optuna_naap._trial import accuracy_curve
 
 __all__ = ["AccuracyMedianPruner", "EarlyTopKPruner", "optuna_pruners"]
-
-
-def optuna_pruners(
-    *, warmup: int | None = None, max_resource: int | None = None
-) -> dict[str, Callable[[], BasePruner]]:
-    """Optuna's pruners by name: with Optuna's defaults (``warmup=None``, the objectives suite),
-    or with the usual settings for a budget of ``max_resource`` steps and a warm-up of
-    ``warmup`` steps (the replay: 10% of training)."""
-    if warmup is None:
-        return {
-            "nop": p.NopPruner,
-            "median": p.MedianPruner,
-            "percentile25": lambda: p.PercentilePruner(25.0),
-            "percentile75": lambda: p.PercentilePruner(75.0),
-            "successive-halving": p.SuccessiveHalvingPruner,
-            "hyperband": p.HyperbandPruner,
-            "wilcoxon": lambda: quietly(p.WilcoxonPruner),
-            "patient-median": lambda: quietly(p.PatientPruner, p.MedianPruner(), patience=3),
-        }
-    return {
-        "nop": p.NopPruner,
-        "median": lambda: p.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup),
-        "percentile75": lambda: p.PercentilePruner(75.0, n_warmup_steps=warmup),
-        "successive-halving": lambda: p.SuccessiveHalvingPruner(
-            min_resource=warmup, reduction_factor=4
-        ),
-        "hyperband": lambda: p.HyperbandPruner(
-            min_resource=warmup, max_resource=max_resource or "auto", reduction_factor=3
-        ),
-        "wilcoxon": lambda: quietly(p.WilcoxonPruner, p_threshold=0.1, n_startup_steps=warmup),
-        "patient-median": lambda: quietly(
-            p.PatientPruner, p.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup), patience=3
-        ),
-    }
 
 
 class EarlyTopKPruner(BasePruner):
@@ -67,10 +33,8 @@ class EarlyTopKPruner(BasePruner):
     """
 
     def __init__(self, k: int = 10, *, epoch: int = 1) -> None:
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer, but got {k=}")
-        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
-            raise ValueError(f"epoch must be a positive integer, but got {epoch=}")
+        check_int("k", k, low=1)
+        check_int("epoch", epoch, low=1)
         self._k = k
         self._epoch = epoch
 

@@ -11,7 +11,7 @@ import numpy as np
 import optuna
 
 from optuna_naap._features import available_epochs
-from optuna_naap._front import front_points
+from optuna_naap._front import front_points, pareto_mask
 from optuna_naap._pareto import (
     ParetoObjectives,
 )
@@ -73,16 +73,14 @@ def pareto_front(summary: Sequence[Mapping[str, Any]], *, key: str = "recall") -
     """Whether each row of ``summary`` (:func:`summarize`) is Pareto-optimal: no other row of
     its sampler has less compute and more ``key`` (``recall``, or ``front_recall`` for
     multi-objective replays)."""
-    flags = []
-    for row in summary:
-        dominated = any(
-            other["compute"] <= row["compute"]
-            and other[key] >= row[key]
-            and (other["compute"] < row["compute"] or other[key] > row[key])
-            for other in summary
-            if other["sampler"] == row["sampler"]
+    flags = [False] * len(summary)
+    for sampler in {row["sampler"] for row in summary}:
+        rows = [i for i, row in enumerate(summary) if row["sampler"] == sampler]
+        mask = pareto_mask(
+            [summary[i][key] for i in rows], [[summary[i]["compute"]] for i in rows]
         )
-        flags.append(not dominated)
+        for i, on_front in zip(rows, mask, strict=True):
+            flags[i] = on_front
     return flags
 
 

@@ -225,18 +225,16 @@ def make_pruner(
     (NAAPPruner: a saved predictor, else fit on NAAP-440 at the default decision epochs;
     transfer mode on other data), ``"median"`` (MedianPruner with a warm-up of 10% of
     training), ``"none"``."""
-    import optuna
-
+    from optuna_naap._optuna_pruners import optuna_pruners
     from optuna_naap._predictor import NAAPPredictor
     from optuna_naap._pruner import NAAPPruner
     from optuna_naap._rule import SchemeRule, default_decision_epochs
 
     name, epochs, data = options.pruner, options.recipe.epochs, options.data.kind
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    if name == "median":
-        warmup = max(1, round(0.1 * epochs))
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
+    if name in ("none", "median"):
+        # Optuna's pruners with a warm-up of 10% of training, as in the replay benchmark.
+        table = optuna_pruners(warmup=max(1, round(0.1 * epochs)), max_resource=epochs)
+        return table["nop" if name == "none" else "median"]()
     # A file the user named is checked whatever it is then used for: one line, before a study.
     predictor = NAAPPredictor.load(options.predictor) if options.predictor else None
     if options.naap440:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from optuna_naap.cli._common import CommandError, open_storage, positive_int
 
@@ -53,15 +54,31 @@ def _check_port(host: str, port: int) -> None:
         ) from None
 
 
+@dataclass(frozen=True)
+class DashboardOptions:
+    """``optuna-naap dashboard``'s options, typed once from the command line."""
+
+    storage: str
+    host: str
+    port: int
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> DashboardOptions:
+        return cls(args.storage, args.host, args.port)
+
+
 def take_action(args: argparse.Namespace) -> int:
+    options = DashboardOptions.from_args(args)
     try:
         from optuna_naap.integrations.dashboard import require_dashboard, serve
 
         require_dashboard()
     except ImportError as exc:
         raise CommandError(str(exc)) from None
-    open_storage(args.storage)
-    _check_port(args.host, args.port)
-    print(f"optuna-dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    serve(args.storage, host=args.host, port=args.port)
+    open_storage(options.storage)
+    _check_port(options.host, options.port)
+    print(
+        f"optuna-dashboard on http://{options.host}:{options.port}/ (Ctrl-C stops it)", flush=True
+    )
+    serve(options.storage, host=options.host, port=options.port)
     return 0

@@ -7,6 +7,7 @@ import csv
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,27 +61,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """``optuna-naap evaluate``'s options, typed once from the command line."""
+
+    naap440: str | None
+    epochs: list[int]
+    seeds: list[int]
+    format: str
+    out: Path | None
+    baselines: list[str] | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> EvaluateOptions:
+        from optuna_naap.cli._paper_table import PAPER_SEEDS
+
+        baselines = None
+        if args.baselines is not None:
+            baselines = [name.strip() for name in args.baselines.split(";") if name.strip()]
+        seeds = [PAPER_SEEDS[0] + i for i in range(args.seeds)]
+        return cls(
+            args.naap440, list(args.epochs), seeds, args.format, out_dir(args.out), baselines
+        )
+
+
 def take_action(args: argparse.Namespace) -> int:
     from optuna_naap._data import load_naap440
-    from optuna_naap.cli._paper_table import PAPER_SEEDS
 
-    baselines = None
-    if args.baselines is not None:
-        baselines = [name.strip() for name in args.baselines.split(";") if name.strip()]
-    out = out_dir(args.out)
-    frame = load_naap440(args.naap440)
-    seeds = [PAPER_SEEDS[0] + i for i in range(args.seeds)]
+    options = EvaluateOptions.from_args(args)
+    frame = load_naap440(options.naap440)
     predictions: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-    rows = _run(frame, args.epochs, seeds, baselines, predictions)
-    if out is not None:
-        _write_out(out, rows, predictions)
-    if args.format == "json":
+    rows = _run(frame, options.epochs, options.seeds, options.baselines, predictions)
+    if options.out is not None:
+        _write_out(options.out, rows, predictions)
+    if options.format == "json":
         json.dump([row.to_dict() for row in rows], sys.stdout, indent=1)
         sys.stdout.write("\n")
-    elif args.format == "csv":
+    elif options.format == "csv":
         _rows_csv(rows, sys.stdout)
     else:
-        _print_table(rows, args.epochs, len(seeds), out)
+        _print_table(rows, options.epochs, len(options.seeds), options.out)
     return 0
 
 

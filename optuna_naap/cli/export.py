@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from optuna_naap.cli._common import CommandError, add_storage, open_storage, positive_int
 
@@ -31,17 +32,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class ExportOptions:
+    """``optuna-naap export``'s options, typed once from the command line."""
+
+    storage: str
+    study_name: str
+    out: str
+    version: int
+    epochs: int | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ExportOptions:
+        return cls(args.storage, args.study_name, args.out, args.version, args.epochs)
+
+
 def take_action(args: argparse.Namespace) -> int:
+    options = ExportOptions.from_args(args)
     import optuna
 
     from optuna_naap._study_io import study_to_frame, write_naap_csv
 
-    storage = open_storage(args.storage)
+    storage = open_storage(options.storage)
     try:
-        study = optuna.load_study(study_name=args.study_name, storage=storage)
+        study = optuna.load_study(study_name=options.study_name, storage=storage)
     except KeyError:
-        raise CommandError(f"no study {args.study_name!r} in {args.storage}") from None
-    frame = study_to_frame(study, version=args.version, epochs=args.epochs)
-    write_naap_csv(frame, args.out)
-    print(f"wrote {len(frame)} rows ({frame.IsTest.sum()} test) to {args.out}")
+        raise CommandError(f"no study {options.study_name!r} in {options.storage}") from None
+    frame = study_to_frame(study, version=options.version, epochs=options.epochs)
+    write_naap_csv(frame, options.out)
+    print(f"wrote {len(frame)} rows ({frame.IsTest.sum()} test) to {options.out}")
     return 0

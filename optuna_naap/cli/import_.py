@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from optuna_naap.cli._common import CommandError, add_storage, open_storage, root_cause
 
@@ -32,7 +33,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class ImportOptions:
+    """``optuna-naap import``'s options, typed once from the command line."""
+
+    csv: str
+    storage: str
+    study_name: str
+    replace: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ImportOptions:
+        return cls(args.csv, args.storage, args.study_name, bool(args.replace))
+
+
 def take_action(args: argparse.Namespace) -> int:
+    options = ImportOptions.from_args(args)
     import optuna
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -41,20 +57,20 @@ def take_action(args: argparse.Namespace) -> int:
     from optuna_naap._study_io import frame_to_study, interrupted_import
     from optuna_naap.cli._study_kind import set_kind, study_kind
 
-    frame = load_naap440(args.csv)  # validated before anything is written
-    storage = open_storage(args.storage)
+    frame = load_naap440(options.csv)  # validated before anything is written
+    storage = open_storage(options.storage)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     console = Console(stderr=True)
     try:
-        existing = optuna.load_study(study_name=args.study_name, storage=storage)
+        existing = optuna.load_study(study_name=options.study_name, storage=storage)
     except KeyError:
         existing = None
     if existing is not None:
         record = study_kind(existing) or {}
         interrupted = interrupted_import(existing) is not None
-        if not interrupted and not (args.replace and record.get("kind") == "import"):
+        if not interrupted and not (options.replace and record.get("kind") == "import"):
             raise CommandError(
-                f"study {args.study_name!r} already exists in {args.storage}"
+                f"study {options.study_name!r} already exists in {options.storage}"
                 + (
                     " (an import: give --replace to replace it)"
                     if record.get("kind") == "import"
@@ -63,12 +79,14 @@ def take_action(args: argparse.Namespace) -> int:
             )
         done = len(existing.get_trials(deepcopy=False))
         why = f" (an import interrupted after {done} of {record.get('rows')} rows)"
-        console.print(f"replacing study {args.study_name!r}" + (why if interrupted else ""))
-        optuna.delete_study(study_name=args.study_name, storage=storage)
-    study = optuna.create_study(storage=storage, study_name=args.study_name, direction="maximize")
+        console.print(f"replacing study {options.study_name!r}" + (why if interrupted else ""))
+        optuna.delete_study(study_name=options.study_name, storage=storage)
+    study = optuna.create_study(
+        storage=storage, study_name=options.study_name, direction="maximize"
+    )
     # Marked unfinished until the last row is in: a killed import is known as such, refused
     # by export and replaced by the next import of that name.
-    settings = {"csv": str(args.csv), "rows": len(frame)}
+    settings = {"csv": str(options.csv), "rows": len(frame)}
     set_kind(study, "import", {**settings, "complete": False})
     with Progress(
         "[bold]import[/]",
@@ -84,12 +102,12 @@ def take_action(args: argparse.Namespace) -> int:
             set_kind(study, "import", {**settings, "complete": True})
         except BaseException as exc:
             try:
-                optuna.delete_study(study_name=args.study_name, storage=storage)  # not half-way
+                optuna.delete_study(study_name=options.study_name, storage=storage)  # not half-way
             except Exception:  # a full disk may refuse this too: the study stays marked
                 raise CommandError(
                     f"import failed ({root_cause(exc)}) and its partial study "
-                    f"{args.study_name!r} could not be removed; it is marked unfinished and the "
-                    "next import of that name replaces it",
+                    f"{options.study_name!r} could not be removed; it is marked unfinished and "
+                    "the next import of that name replaces it",
                     status=1,
                 ) from exc
             if isinstance(exc, Exception):
@@ -97,5 +115,5 @@ def take_action(args: argparse.Namespace) -> int:
                     f"import failed, nothing was written: {root_cause(exc)}", status=1
                 ) from exc
             raise
-    print(f"imported {added} rows of {args.csv} into study {args.study_name!r}")
+    print(f"imported {added} rows of {options.csv} into study {options.study_name!r}")
     return 0

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import TrialState
 
+from optuna_naap._checks import check_int
 from optuna_naap._front import front_points
 from optuna_naap._optuna import storage_of, trial_id_of
 from optuna_naap._pareto import ParetoObjectives
@@ -314,8 +315,7 @@ class DashboardCallback:
     """
 
     def __init__(self, every: int = 10) -> None:
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer, but got {every=}")
+        check_int("every", every, low=1)
         require_dashboard()
         self._every = every
         self._seen = 0
