@@ -68,7 +68,8 @@ def main() -> None:
         )
         table = Table(
             title=f"Decision epochs at a {budget}-epoch budget, replay over NAAP-440's "
-            f"{len(train)} training rows (2 folds, {args.seeds} seeds, random and TPE; recall: top-10)"
+            f"{len(train)} training rows (2 folds, {args.seeds} seeds, random and TPE; "
+            "recall: top-10)"
         )
         for column in ("settings", "sampler", "compute %", "recall", "min recall", "max regret"):
             table.add_column(column, justify="right")
