@@ -35,6 +35,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--confidence", default="0.9,0.95,0.99")
     parser.add_argument("--top-k", default="10,20")
+    parser.add_argument(
+        "--late-top-k",
+        default="",
+        help="also try these bars at the last decision epoch, with top-k 20 before it",
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -46,7 +51,7 @@ def main() -> None:
         for epochs, confidence, top_k in itertools.product(
             CANDIDATES[budget],
             [float(c) for c in args.confidence.split(",")],
-            [int(k) for k in args.top_k.split(",")],
+            [int(k) for k in args.top_k.split(",") if k],
         ):
 
             def factory(
@@ -58,6 +63,23 @@ def main() -> None:
                 return c.naap(epochs, confidence=q, top_k=k)
 
             grid[f"e{'+'.join(map(str, epochs))} c{confidence:g} k{top_k}"] = factory
+        for epochs, confidence, late in itertools.product(
+            [e for e in CANDIDATES[budget] if len(e) > 2],
+            [float(c) for c in args.confidence.split(",")],
+            [int(k) for k in args.late_top_k.split(",") if k],
+        ):
+            bars = {**dict.fromkeys(epochs, 20), epochs[-1]: late}
+
+            def late_factory(
+                c: FitContext,
+                epochs: tuple[int, ...] = epochs,
+                q: float = confidence,
+                bars: dict[int, int] = bars,
+            ) -> optuna.pruners.BasePruner:
+                return c.naap(epochs, confidence=q, top_k=bars)
+
+            name = f"e{'+'.join(map(str, epochs))} c{confidence:g} k20/{late}"
+            grid[name] = late_factory
         results = run_benchmark(
             train,
             pruners=grid,

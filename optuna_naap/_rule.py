@@ -70,7 +70,9 @@ class SchemeRule:
         predictor: A fitted :class:`~optuna_naap.NAAPPredictor` (its ``epochs`` is the decision
             epoch), or a mapping from decision epoch to fitted predictor.
         max_epochs: Epochs of full training of the rule's task (90 in the NAAP recipe).
-        top_k: Keep a scheme that can reach the ``top_k``-th best known final.
+        top_k: Keep a scheme that can reach the ``top_k``-th best known final; a mapping from
+            decision epoch to ``top_k`` gives each decision its own bar (a wide one early,
+            where predictions are uncertain, a narrow one late, where they are not).
         top_fraction: Keep a scheme that can reach the best ``top_fraction`` of the known
             finals (replaces ``top_k``; in (0, 1)).
         n_startup_trials: Completed trials of the study itself needed before the rule prunes.
@@ -103,7 +105,7 @@ class SchemeRule:
         predictor: NAAPPredictor | Mapping[int, NAAPPredictor],
         *,
         max_epochs: int = 90,
-        top_k: int = 20,
+        top_k: int | Mapping[int, int] = 20,
         top_fraction: float | None = None,
         n_startup_trials: int = 0,
         confidence: float = 0.9,
@@ -112,9 +114,13 @@ class SchemeRule:
         pareto_references: ParetoReferences | None = None,
         data: str = NAAP440_DATA,
     ) -> None:
+        bars = dict(top_k) if isinstance(top_k, Mapping) else None
+        for epoch, k in (bars or {}).items():
+            check_int(f"top_k[{epoch}]", k, low=1)
+        widest: int = max(bars.values(), default=1) if bars is not None else top_k  # type: ignore[assignment]
         references = self._check_options(
             max_epochs=max_epochs,
-            top_k=top_k,
+            top_k=widest,
             top_fraction=top_fraction,
             n_startup_trials=n_startup_trials,
             confidence=confidence,
@@ -143,9 +149,18 @@ class SchemeRule:
                     f"max_epochs - 1 = {max_epochs - 1}, but got epoch {epoch} for a predictor "
                     f"of epochs={model.epochs}"
                 )
+        if bars is not None and set(bars) != set(predictors):
+            raise ValueError(
+                f"top_k's decision epochs {sorted(bars)} must be the predictors' "
+                f"{sorted(predictors)}"
+            )
         self.predictors = dict(sorted(predictors.items()))
         self.max_epochs = max_epochs
         self.top_k = top_k
+        #: The bar of each decision epoch.
+        self.bars: dict[int, int] = (
+            bars if bars is not None else dict.fromkeys(self.predictors, widest)
+        )
         self.top_fraction = top_fraction
         self.n_startup_trials = n_startup_trials
         self.confidence = float(confidence)
@@ -358,7 +373,7 @@ class SchemeRule:
             margin=self.margins[epoch],
             uncertainty=self.uncertainty,
             references=self.references,
-            top_k=self.top_k,
+            top_k=self.bars[epoch],
             top_fraction=self.top_fraction,
             n_startup_trials=self.n_startup_trials,
         )

@@ -566,3 +566,29 @@ def test_at_most_four_constructor_arguments() -> None:
     parameters = list(inspect.signature(NAAPPruner).parameters.values())
     named = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
     assert [p.name for p in named] == ["rule", "learn", "transfer"]
+
+
+def test_each_decision_epoch_can_have_its_own_bar(
+    frame: pd.DataFrame, predictor: NAAPPredictor
+) -> None:
+    """top_k as a mapping: a wide bar at the early decision, a narrow one at the late one;
+    each record names the bar it was judged against."""
+    early = NAAPPredictor(1, **FAST).fit(frame[frame.IsTest == 0])
+    references = frame.loc[frame.IsTest == 0, "MaxAccuracy"].to_numpy()
+    rule = SchemeRule({1: early, 9: predictor}, top_k={1: 40, 9: 5}, reference_values=references)
+    assert rule.bars == {1: 40, 9: 5}
+    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(rule))
+    rows = frame[frame.IsTest == 1]
+    study.optimize(replay(rows), n_trials=len(rows))
+    decisions = _decisions(study)
+    at = {e: [d for d in decisions if d["epoch"] == e] for e in (1, 9)}
+    assert at[1] and all("top-40" in d["reason"] for d in at[1])
+    assert at[9] and all("top-5" in d["reason"] for d in at[9])
+    # The 5th best known final is higher than the 40th: the late bar is the narrower one.
+    assert min(d["threshold"] for d in at[9]) > max(d["threshold"] for d in at[1])
+    with pytest.raises(ValueError, match=r"top_k's decision epochs \[1\] must be"):
+        SchemeRule({1: early, 9: predictor}, top_k={1: 20})
+    with pytest.raises(ValueError, match=r"top_k\[9\] must be a positive integer"):
+        SchemeRule({1: early, 9: predictor}, top_k={1: 20, 9: 0})
+    with pytest.raises(ValueError, match="top_k must be a positive integer"):
+        SchemeRule(predictor, top_k=2.5)  # type: ignore[arg-type]
