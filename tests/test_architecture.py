@@ -137,6 +137,23 @@ def test_imports_only_run_down_the_layers() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_no_import_circle_anywhere() -> None:
+    """The command line and the integrations too: no module reaches itself through imports
+    (TYPE_CHECKING ones included)."""
+    modules = _modules()
+    graph = {
+        m: {i for i, _, _ in _imports(p) if i in modules and i != m} for m, p in modules.items()
+    }
+    for start in graph:
+        seen, stack = set(), list(graph[start])
+        while stack:
+            module = stack.pop()
+            assert module != start, f"{start or 'optuna_naap'} imports itself through {module}"
+            if module not in seen:
+                seen.add(module)
+                stack.extend(graph[module])
+
+
 def test_imports_are_at_the_top_except_heavy_ones() -> None:
     """Inside the core, a function-level import is only for a module that imports torch."""
     lazy = []

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from optuna_naap.cli.benchmark import ReplayOptions, SuiteOptions
+    from optuna_naap.cli._benchmark_options import ReplayOptions, SuiteOptions
 
 __all__ = ["naap440_table", "objectives_tables"]
 
