@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import json
 import math
 import os
@@ -25,6 +24,7 @@ from optuna_naap._metrics import kendall_tau, mean_absolute_error
 from optuna_naap._predictor_file import (
     PredictorFileError,
     read_predictor_file,
+    restore_learnt_state,
     write_predictor_file,
 )
 from optuna_naap._study_io import study_to_frame
@@ -420,41 +420,13 @@ class NAAPPredictor:
         Raises:
             PredictorFileError: a missing, foreign, corrupt or newer-format file.
         """
-        from catboost import CatBoostError
-
         path = Path(path)
         document = read_predictor_file(path)
         try:
             predictor = cls(**document["params"])
-            predictor.scheme_columns_ = [str(c) for c in document["scheme_columns"]]
-            predictor.uses_schemes_ = bool(document["uses_schemes"])
-            predictor.positions_ = int(document["positions"])
-            predictor.architecture_features_ = [str(c) for c in document["architecture_features"]]
-            predictor.architecture_weight_ = float(document["architecture_weight"])
-            predictor.n_train_rows_ = int(document["n_train_rows"])
-            predictor.cv_residuals_ = np.asarray(document["cv_residuals"], dtype="float64")
-            predictor.components_ = [Component.from_json(c) for c in document["components"]]
-        except (KeyError, TypeError, ValueError, binascii.Error, CatBoostError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise PredictorFileError(f"{path} is a corrupt predictor file ({exc})") from exc
-        for component in predictor.components_:
-            if len(component.models) != predictor.n_models:
-                raise PredictorFileError(
-                    f"{path} is a corrupt predictor file: a component holds "
-                    f"{len(component.models)} models for n_models={predictor.n_models}"
-                )
-        expected = [
-            e
-            for e, w in (
-                (0, predictor.architecture_weight_),
-                (predictor.epochs, 1 - predictor.architecture_weight_),
-            )
-            if w > 0
-        ]
-        if [c.epochs for c in predictor.components_] != expected:
-            raise PredictorFileError(
-                f"{path} is a corrupt predictor file: its components do not match "
-                f"architecture_weight={predictor.architecture_weight_}"
-            )
+        restore_learnt_state(predictor, document, path)
         return predictor
 
 

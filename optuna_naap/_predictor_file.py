@@ -3,12 +3,22 @@ checked on reading (a missing, foreign, corrupt or newer-format file is one clea
 
 from __future__ import annotations
 
+import binascii
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PredictorFileError", "read_predictor_file", "write_predictor_file"]
+import numpy as np
+
+from optuna_naap._component import Component
+
+__all__ = [
+    "PredictorFileError",
+    "read_predictor_file",
+    "restore_learnt_state",
+    "write_predictor_file",
+]
 
 _FORMAT = "optuna-naap/predictor"
 _FORMAT_VERSION = 1
@@ -53,3 +63,45 @@ def read_predictor_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"version {_FORMAT_VERSION}: upgrade optuna-naap or refit the predictor"
         )
     return document
+
+
+def restore_learnt_state(predictor: Any, document: dict[str, Any], path: Path) -> None:
+    """Set a NAAPPredictor's learnt state (the attributes ending in ``_``) from its file's
+    ``document``, checking that the components match its parameters.
+
+    Raises:
+        PredictorFileError: a corrupt file (missing or mistyped fields, undecodable models,
+            components that do not match ``n_models`` or ``architecture_weight``).
+    """
+    from catboost import CatBoostError
+
+    try:
+        predictor.scheme_columns_ = [str(c) for c in document["scheme_columns"]]
+        predictor.uses_schemes_ = bool(document["uses_schemes"])
+        predictor.positions_ = int(document["positions"])
+        predictor.architecture_features_ = [str(c) for c in document["architecture_features"]]
+        predictor.architecture_weight_ = float(document["architecture_weight"])
+        predictor.n_train_rows_ = int(document["n_train_rows"])
+        predictor.cv_residuals_ = np.asarray(document["cv_residuals"], dtype="float64")
+        predictor.components_ = [Component.from_json(c) for c in document["components"]]
+    except (KeyError, TypeError, ValueError, binascii.Error, CatBoostError) as exc:
+        raise PredictorFileError(f"{path} is a corrupt predictor file ({exc})") from exc
+    for component in predictor.components_:
+        if len(component.models) != predictor.n_models:
+            raise PredictorFileError(
+                f"{path} is a corrupt predictor file: a component holds "
+                f"{len(component.models)} models for n_models={predictor.n_models}"
+            )
+    expected = [
+        e
+        for e, w in (
+            (0, predictor.architecture_weight_),
+            (predictor.epochs, 1 - predictor.architecture_weight_),
+        )
+        if w > 0
+    ]
+    if [c.epochs for c in predictor.components_] != expected:
+        raise PredictorFileError(
+            f"{path} is a corrupt predictor file: its components do not match "
+            f"architecture_weight={predictor.architecture_weight_}"
+        )
