@@ -2,13 +2,17 @@
 
 Two rules, either of which prunes:
 
-* a floor, Optuna's MedianPruner rule (by default), at every step: a trial whose best value so
-  far is worse than the median of the completed trials' values at the same step is pruned, so
-  the pruner never prunes less than Optuna's default pruner;
+* a floor, Optuna's MedianPruner rule (by default): a trial whose best value so far is worse
+  than the median of the completed trials' values at the same step is pruned;
 * a learnt rule at checkpoints of training (10%, 25% and 50% of the steps the completed trials
   reached): a :class:`~optuna_naap.StudyPredictor` fit on the study's completed trials predicts
   the trial's final value; when even that prediction plus a margin (a quantile of the model's
   out-of-fold errors) cannot reach the ``top_k``-th best final, the trial is pruned.
+
+Each rule prunes only from the steps the study's own trials say it can be trusted at (``risk``):
+the floor from the first step from which, replayed on the completed trials, it would have pruned
+none of the study's best (:mod:`optuna_naap._trust`), the learnt rule at a checkpoint where,
+replayed on its out-of-fold predictions, it would have pruned none of the ``top_k`` best.
 
 The learnt models are a cache of what the storage holds, kept per storage object and study;
 they are refit as more trials complete, geometrically in their count (deterministic), or
@@ -31,9 +35,19 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from optuna_naap._checks import check_int
+from optuna_naap._floor import floor_decision
 from optuna_naap._optuna import storage_of, study_id_of
 from optuna_naap._record import keep_rule, new_decision
 from optuna_naap._study_predictor import StudyPredictor
+from optuna_naap._trust import (
+    DEFAULT_WARMUP,
+    TRUST_MIN_TRIALS,
+    FloorTrust,
+    checkpoint_steps,
+    floor_trust,
+    learnt_rule_trust,
+    learnt_trusted,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -46,31 +60,6 @@ __all__ = ["StudyLearner", "checkpoint_steps"]
 _FIRST_FIT_GUESS = {"ridge": 0.01, "catboost": 0.5}
 
 
-def checkpoint_steps(
-    done: Sequence[optuna.trial.FrozenTrial], fractions: Sequence[float]
-) -> list[int]:
-    """The steps at which the learnt rule decides: for each fraction, the first step the
-    completed trials ``done`` reported that lies at least that far into their training.
-
-    Training's length is the median last step of ``done``; steps may start at 0 or 1 (a first
-    step of 1 is read as epochs counted from 1) and come at any interval. Steps at or past the
-    end are dropped (nothing is left to save there).
-    """
-    last = [t.last_step for t in done if t.last_step is not None]
-    if not last:
-        return []
-    steps = sorted({s for t in done for s in t.intermediate_values})
-    start = 1 if steps[0] == 1 else 0  # epochs counted from 1, else steps from 0
-    end = float(np.median(last))
-    found = []
-    for fraction in fractions:
-        target = start + fraction * (end + 1 - start) - 1
-        i = int(np.searchsorted(steps, target - 1e-9))
-        if i < len(steps) and steps[i] < end:
-            found.append(int(steps[i]))
-    return sorted(set(found))
-
-
 @dataclass
 class _StudyState:
     """What one study's learner has learnt (a cache of the storage)."""
@@ -78,6 +67,10 @@ class _StudyState:
     checkpoints: list[int] = field(default_factory=list)
     checkpoints_from: int = -1
     models: dict[int, StudyPredictor] = field(default_factory=dict)
+    #: Per checkpoint: the learnt rule replayed on its model's out-of-fold predictions.
+    model_trust: dict[int, dict[str, Any]] = field(default_factory=dict)
+    floor: FloorTrust | None = None
+    floor_from: int = -1
     fitted_on: int = 0
     fit_seconds: float = 0.0
     last_fit_seconds: float = 0.0
@@ -109,7 +102,16 @@ class StudyLearner:
         floor_percentile: The floor rule's percentile (50: Optuna's MedianPruner; 25 prunes
             more, 75 less); ``None`` for no floor.
         n_startup_trials: Completed trials before the floor rule prunes (as MedianPruner).
-        n_warmup_steps: Steps of a trial before the floor rule prunes (as MedianPruner).
+        n_warmup_steps: Steps of a trial before the floor rule prunes (as MedianPruner); the
+            measured warm-up (``risk``) may be later.
+        risk: The largest share of the study's best completed trials (the ``max(top_k, 10%)``
+            best by final value) a rule may have pruned when replayed on them: the floor prunes
+            only from the first step where its replay stays within it, the learnt rule only at
+            checkpoints where its out-of-fold replay pruned at most that share of the
+            ``top_k`` best. Below 10 completed trials the floor also waits for 20% of training.
+            ``None`` (the default for now): no measured trust, both rules prune from the
+            first step. ``risk=0.05`` is safer on objectives whose early values mislead and
+            costs far more steps (docs/own_objective.md, measured on the suite's tuning seeds).
         prior: A fitted :class:`~optuna_naap.NAAPPredictor` whose prediction is one more
             feature of the learnt model (transfer of NAAP-440 to a study of schemes trained
             with another recipe or data).
@@ -137,6 +139,7 @@ class StudyLearner:
         floor_percentile: float | None = 50.0,
         n_startup_trials: int = 5,
         n_warmup_steps: int = 0,
+        risk: float | None = None,
         prior: NAAPPredictor | None = None,
         predictor_options: dict[str, Any] | None = None,
     ) -> None:
@@ -162,6 +165,8 @@ class StudyLearner:
             ("n_warmup_steps", n_warmup_steps),
         ):
             check_int(name, value, low=0)
+        if risk is not None and not (isinstance(risk, (int, float)) and 0 <= risk < 1):
+            raise ValueError(f"risk must be in [0, 1) or None, but got {risk=}")
         if prior is not None and not hasattr(prior, "components_"):
             raise ValueError("prior must be a fitted NAAPPredictor")
         StudyPredictor(0, **dict(predictor_options or {}))  # validates the options now
@@ -174,6 +179,7 @@ class StudyLearner:
         self.floor_percentile = floor_percentile
         self.n_startup_trials = n_startup_trials
         self.n_warmup_steps = n_warmup_steps
+        self.risk = None if risk is None else float(risk)
         self.prior = prior
         #: How decision records name the prior.
         self.prior_label = "a NAAPPredictor" if prior is not None else ""
@@ -220,7 +226,15 @@ class StudyLearner:
             t for t in done if t.values and math.isfinite(t.values[0]) and t.intermediate_values
         ]
 
-    def _refresh(self, state: _StudyState, usable: list[optuna.trial.FrozenTrial]) -> None:
+    def _margin(self, model: StudyPredictor, maximize: bool) -> float:
+        """The learnt rule's margin: the ``confidence`` quantile of how much better than
+        predicted the model's out-of-fold trials ended."""
+        errors = (1.0 if maximize else -1.0) * model.cv_residuals_
+        return float(np.quantile(errors, self.confidence)) if self.confidence else 0.0
+
+    def _refresh(
+        self, state: _StudyState, usable: list[optuna.trial.FrozenTrial], maximize: bool
+    ) -> None:
         """Refit when due and within the time budget; keep the last good models otherwise."""
         n = len(usable)
         if n < self.min_trials:
@@ -259,6 +273,16 @@ class StudyLearner:
         state.fitted_on = n
         if models:
             state.checkpoints, state.models = checkpoints, models
+            state.model_trust = {
+                step: learnt_rule_trust(
+                    model.train_values_ - model.cv_residuals_,
+                    model.train_values_,
+                    margin=self._margin(model, maximize),
+                    top_k=self.top_k,
+                    maximize=maximize,
+                )
+                for step, model in models.items()
+            }
             state.note = ""
         elif not state.models:
             state.note = f"learning from the study: {failure or 'no checkpoint to learn at'}"
@@ -303,13 +327,13 @@ class StudyLearner:
             reached = [c for c in state.checkpoints if c <= step]
             if reached and (bound is None or (bound.get("epoch") or -1) < reached[-1]):
                 # A checkpoint the trial has not been judged at: (re)learn, then judge.
-                self._refresh(state, self._usable(done))
+                self._refresh(state, self._usable(done), maximize)
                 reached = [c for c in state.checkpoints if c <= step]
                 if reached:
                     decision = self._learnt_rule(state, trial, reached[-1], done, maximize)
         if decision is not None and decision["verdict"] == "pruned":
             return decision
-        floor = self._floor(trial, step, done, maximize)
+        floor = self._floor(study, trial, step, done, maximize)
         if floor is not None:
             return floor
         return decision
@@ -331,7 +355,7 @@ class StudyLearner:
         predicted = float(mean[0])
         sign = 1.0 if maximize else -1.0
         errors = sign * model.cv_residuals_  # how much better than predicted trials ended
-        margin = float(np.quantile(errors, self.confidence)) if self.confidence else 0.0
+        margin = self._margin(model, maximize)
         finals = np.array([t.values[0] for t in done if t.values], dtype="float64")
         finals = np.sort(sign * finals[np.isfinite(finals)])[::-1]
         decision.update(
@@ -355,6 +379,16 @@ class StudyLearner:
         threshold = sign * float(finals[self.top_k - 1])
         # The chance, judged by the model's own out-of-fold errors, of ending past the bar.
         decision["p_reach"] = float(np.mean(errors >= sign * (threshold - predicted)))
+        trust = state.model_trust.get(checkpoint, {})
+        decision["trust"] = {"trials": model.n_train_trials_, **trust}
+        if self.risk is not None and not learnt_trusted(trust, risk=self.risk, top_k=self.top_k):
+            decision["reason"] = (
+                f"at step {checkpoint}: kept, the learnt rule is not trusted here yet: replayed "
+                f"on its out-of-fold predictions of {model.n_train_trials_} completed trials it "
+                f"would prune {trust['pruned_share']:.0%} of them, and a trial ending among "
+                f"their best with chance {trust['risk']:.1%} (risk={self.risk:g})"
+            )
+            return decision
         keep_rule(
             decision,
             predicted=predicted,
@@ -367,63 +401,49 @@ class StudyLearner:
         )
         return decision
 
+    def _floor_trust(
+        self, study: optuna.study.Study, done: Sequence[optuna.trial.FrozenTrial], maximize: bool
+    ) -> FloorTrust:
+        """The floor's trusted warm-up, replayed on the completed trials (cached by their
+        count; past 100 trials, refreshed every 2% more)."""
+        assert self.floor_percentile is not None and self.risk is not None
+        with self._lock:
+            state = self._state(study)
+            n, last = len(done), state.floor_from
+            if state.floor is None or (n != last and (n <= 100 or n >= last + n // 50)):
+                usable = self._usable(done)
+                default = checkpoint_steps(usable, (DEFAULT_WARMUP,))
+                state.floor = floor_trust(
+                    usable,
+                    percentile=100 - self.floor_percentile,  # in maximize terms
+                    top_k=self.top_k,
+                    maximize=maximize,
+                    risk=self.risk,
+                    min_trials=TRUST_MIN_TRIALS,
+                    default_warmup=default[0] if default else None,
+                )
+                state.floor_from = n
+            return state.floor
+
     def _floor(
         self,
+        study: optuna.study.Study,
         trial: optuna.trial.FrozenTrial,
         step: int,
         done: Sequence[optuna.trial.FrozenTrial],
         maximize: bool,
     ) -> dict[str, Any] | None:
-        """Optuna's PercentilePruner rule (MedianPruner at 50): a pruning decision or None.
-
-        Plain Python on purpose: it runs at every report, where numpy's call overhead would
-        cost more than the arithmetic.
-        """
+        """The floor rule (:func:`~optuna_naap._floor.floor_decision`) with this learner's
+        settings: a pruning decision or None."""
         if self.floor_percentile is None or not done or len(done) < self.n_startup_trials:
             return None
         if step < self.n_warmup_steps:
             return None
-        name = (
-            "median" if self.floor_percentile == 50 else f"{self.floor_percentile:g}th percentile"
+        return floor_decision(
+            trial,
+            step,
+            done,
+            maximize=maximize,
+            percentile=self.floor_percentile,
+            trust=None if self.risk is None else lambda: self._floor_trust(study, done, maximize),
         )
-        values = [v for v in trial.intermediate_values.values() if v == v]  # NaN != NaN
-        if not values:
-            decision = new_decision(step, f"{name} rule", trial=trial)
-            decision.update(verdict="pruned", reason=f"no number reported up to step {step}")
-            return decision
-        best = max(values) if maximize else min(values)
-        others = []
-        for t in done:
-            value = t.intermediate_values.get(step)
-            if value is not None and value == value:
-                others.append(value)
-        if not others:
-            return None  # no evidence at this step
-        bar = _percentile(
-            sorted(others), 100 - self.floor_percentile if maximize else self.floor_percentile
-        )
-        if not ((best < bar) if maximize else (best > bar)):
-            return None
-        decision = new_decision(step, f"{name} rule", trial=trial)
-        decision.update(
-            threshold=bar,
-            verdict="pruned",
-            reason=(
-                f"{name} rule: best value so far {best:.4f} is "
-                f"{'below' if maximize else 'above'} the {name} {bar:.4f} of "
-                f"{len(others)} completed trials at step {step}"
-            ),
-        )
-        return decision
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    """numpy's default (linear) percentile of sorted finite-or-infinite values."""
-    position = q / 100 * (len(ordered) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    if ordered[low] == ordered[high]:
-        return ordered[low]
-    if math.isinf(ordered[low]) or math.isinf(ordered[high]):
-        return math.nan  # as numpy: no bar, no pruning
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

@@ -266,6 +266,7 @@ class StudyPredictor:
         rows = self._rows(usable)
         target = np.array([t.values[0] for t in usable], dtype="float64")
         self.n_train_trials_ = len(usable)
+        self.train_values_ = target
         if self.model == "ridge":
             self.ridge_ = _Ridge.fit(
                 rows, len(self.numeric_params_), len(self.categorical_params_), target

@@ -89,13 +89,19 @@ def learnt_decisions(study: optuna.study.Study) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("direction", ["maximize", "minimize"])
-def test_no_arguments_prunes_more_than_median_and_keeps_the_best(direction: str) -> None:
+def test_no_arguments_keeps_the_best_and_saves(direction: str) -> None:
     full = run(optuna.pruners.NopPruner(), curves(direction), direction=direction)
     median = run(optuna.pruners.MedianPruner(), curves(direction), direction=direction)
     naap = run(NAAPPruner(learn=learner()), curves(direction), direction=direction)
     assert learnt_decisions(naap), "the learnt rule never decided"
     assert steps_run(naap) < steps_run(median) < steps_run(full)
     assert naap.best_value == full.best_value  # same params (seeded random sampler)
+    # These curves' first steps rank the finals poorly (random speeds): with a measured trust
+    # (risk=0.05) the floor waits where MedianPruner prunes from step 0; it runs more steps
+    # and keeps the best too.
+    trusting = run(NAAPPruner(learn=learner(risk=0.05)), curves(direction), direction=direction)
+    assert steps_run(naap) < steps_run(trusting) < steps_run(full)
+    assert trusting.best_value == full.best_value
     # The default constructor takes no argument at all.
     assert isinstance(NAAPPruner().learner, StudyLearner)
 
@@ -103,7 +109,7 @@ def test_no_arguments_prunes_more_than_median_and_keeps_the_best(direction: str)
 def test_the_floor_alone_is_optunas_median_pruner() -> None:
     """Before it has learnt, NAAPPruner prunes exactly the trials MedianPruner prunes."""
     median = run(optuna.pruners.MedianPruner(), curves())
-    naap = run(NAAPPruner(learn=learner(min_trials=10_000)), curves())
+    naap = run(NAAPPruner(learn=learner(min_trials=10_000, risk=None)), curves())
     assert [t.state for t in naap.trials] == [t.state for t in median.trials]
     assert [t.last_step for t in naap.trials] == [t.last_step for t in median.trials]
     reasons = [
@@ -122,12 +128,15 @@ def test_decides_whatever_the_steps(steps: range, order: str) -> None:
     median = run(optuna.pruners.MedianPruner(), objective)
     naap = run(NAAPPruner(learn=learner()), objective)
     assert learnt_decisions(naap)
-    pruned = [t for t in naap.trials if t.state == TrialState.PRUNED]
+    assert any(t.state == TrialState.PRUNED for t in naap.trials)
+    untrusting = run(NAAPPruner(learn=learner(risk=None)), objective)
+    pruned = [t for t in untrusting.trials if t.state == TrialState.PRUNED]
     assert len(pruned) >= sum(t.state == TrialState.PRUNED for t in median.trials) > 0
 
 
 def test_a_pruned_trial_stays_pruned_at_later_steps() -> None:
-    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(learn=learner()))
+    # risk=None: the floor judges from step 0 (what is tested is that a verdict sticks).
+    study = optuna.create_study(direction="maximize", pruner=NAAPPruner(learn=learner(risk=None)))
     study.optimize(curves(), n_trials=20)
     trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)})
     trial.report(0.0, 0)  # far below every completed trial
@@ -158,7 +167,7 @@ def test_one_pruner_reused_for_a_second_in_memory_study() -> None:
         assert models
         complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
         assert all(m.n_train_trials_ <= len(complete) for m in models.values())
-        decisions = learnt_decisions(study)
+        decisions = [d for d in learnt_decisions(study) if d["threshold"] is not None]
         assert decisions
         # Each study is judged on its own scale, never against the other study's finals.
         for decision in decisions:

@@ -49,6 +49,8 @@ from optuna_naap.benchmark._replay import (
 from optuna_naap.benchmark._reports import pareto_front, plot_fronts, plot_pareto, summarize
 from optuna_naap.benchmark._suite import (
     SuiteResult,
+    best_within,
+    plot_anytime,
     plot_suite,
     run_one,
     run_suite,
@@ -75,6 +77,8 @@ __all__ = [
     "pareto_front",
     "plot_fronts",
     "plot_pareto",
+    "best_within",
+    "plot_anytime",
     "plot_suite",
     "replay_study",
     "run_benchmark",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,8 @@ __all__ = [
     "OBJECTIVES",
     "SuiteObjective",
     "SuiteResult",
+    "best_within",
+    "plot_anytime",
     "plot_suite",
     "run_one",
     "run_suite",
@@ -42,10 +44,15 @@ __all__ = [
 ]
 
 
-def suite_pruners() -> dict[str, Callable[[], BasePruner]]:
-    """The pruners the suite compares, each with Optuna's defaults, by name."""
+#: The pruner each objective's author would tune (SuiteObjective.tuned), by this name.
+TUNED = "tuned"
 
-    return {**optuna_pruners(), "naap": NAAPPruner}
+
+def suite_pruners() -> dict[str, Callable[[], BasePruner]]:
+    """The pruners the suite compares, each with Optuna's defaults, by name (``tuned``, the
+    objective's own MedianPruner warm-up, is made per objective: here MedianPruner())."""
+
+    return {**optuna_pruners(), TUNED: optuna.pruners.MedianPruner, "naap": NAAPPruner}
 
 
 @dataclass
@@ -65,6 +72,8 @@ class SuiteResult:
         pruned: Trials pruned.
         decided: Trials with a NAAPPruner decision recorded.
         failed: Trials that failed.
+        anytime: After each finished trial (in trial order): the steps spent so far and the
+            best value so far (NaN before the first completed trial).
     """
 
     objective: str
@@ -79,6 +88,7 @@ class SuiteResult:
     pruned: int
     decided: int
     failed: int
+    anytime: list[tuple[int, float]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,7 +106,7 @@ def run_one(
     :func:`suite_pruners`) with a TPE sampler seeded with ``seed``, for ``n_trials`` trials
     (``make_objective``: an objective built already, instead of ``objective.make()``)."""
 
-    pruner = suite_pruners()[pruner_name]()
+    pruner = objective.tuned() if pruner_name == TUNED else suite_pruners()[pruner_name]()
     spent = [0.0]
     prune = pruner.prune
 
@@ -121,6 +131,13 @@ def run_one(
     wall = time.perf_counter() - started
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    anytime, spent_steps, best = [], 0, math.nan
+    better = max if objective.direction == "maximize" else min
+    for t in trials:
+        spent_steps += len(t.intermediate_values)
+        if t.state == TrialState.COMPLETE and t.value is not None:
+            best = t.value if math.isnan(best) else better(best, t.value)
+        anytime.append((spent_steps, best))
     return SuiteResult(
         objective=objective.name,
         pruner=pruner_name,
@@ -138,6 +155,7 @@ def run_one(
             for t in trials
         ),
         failed=sum(t.state == TrialState.FAIL for t in trials),
+        anytime=anytime,
     )
 
 
@@ -199,19 +217,36 @@ def run_suite(
     return results, notes
 
 
+def best_within(result: SuiteResult, steps: float) -> float:
+    """The best value ``result``'s study had found once it had spent ``steps`` steps (NaN
+    before its first completed trial, or when ``steps`` is NaN: no budget)."""
+    best = math.nan
+    if math.isnan(steps):
+        return best
+    for spent, value in result.anytime:
+        if spent > steps:
+            break
+        best = value
+    return best
+
+
 def summarize_suite(results: Sequence[SuiteResult]) -> list[dict[str, Any]]:
     """Per objective and pruner of ``results``: seed means of steps, best value, wall and
-    pruner time, and
-    the best value's shortfall against NopPruner's (in the objective's direction, relative)."""
+    pruner time, the best value's shortfall against NopPruner's (in the objective's direction,
+    relative), and ``anytime_shortfall``: the same for the best found within the steps
+    MedianPruner's study of the same seed spent (an equal-budget comparison)."""
     groups: dict[tuple[str, str], list[SuiteResult]] = {}
     for r in results:
         groups.setdefault((r.objective, r.pruner), []).append(r)
+    median_steps = {(r.objective, r.seed): r.steps for r in results if r.pruner == "median"}
     rows = []
     for (objective, pruner), group in groups.items():
         nop = groups.get((objective, "nop"))
         sign = 1.0 if group[0].direction == "maximize" else -1.0
         best = float(np.mean([r.best for r in group]))
         reference = float(np.mean([r.best for r in nop])) if nop else math.nan
+        budget = [median_steps.get((r.objective, r.seed), math.nan) for r in group]
+        within = float(np.mean([best_within(r, b) for r, b in zip(group, budget, strict=True)]))
         rows.append(
             {
                 "objective": objective,
@@ -220,6 +255,9 @@ def summarize_suite(results: Sequence[SuiteResult]) -> list[dict[str, Any]]:
                 "steps": float(np.mean([r.steps for r in group])),
                 "best": best,
                 "shortfall": sign * (reference - best) / abs(reference) if nop else math.nan,
+                "anytime_shortfall": (
+                    sign * (reference - within) / abs(reference) if nop else math.nan
+                ),
                 "wall_s": float(np.mean([r.wall_s for r in group])),
                 "pruner_s": float(np.mean([r.pruner_s for r in group])),
                 "pruner_share": float(np.mean([r.pruner_s / r.wall_s for r in group])),
@@ -243,6 +281,46 @@ def totals(summary: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         t["wall_s"] += row["wall_s"]
         t["worst"] = max(t["worst"], row["shortfall"])
     return list(out.values())
+
+
+def plot_anytime(results: Sequence[SuiteResult], path: str) -> None:
+    """Write a PNG to ``path``: per objective of ``results``, the seed-mean best value found
+    against the steps spent (each pruner's studies, on NopPruner's step range); higher-left
+    (lower-left when minimizing) is better at any budget."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    objectives = list(dict.fromkeys(r.objective for r in results))
+    columns = min(4, len(objectives))
+    rows = math.ceil(len(objectives) / columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False, constrained_layout=True
+    )
+    for ax, objective in zip(axes.ravel(), objectives, strict=False):
+        mine = [r for r in results if r.objective == objective]
+        end = max(r.steps for r in mine)
+        grid = np.linspace(0, end, 200)
+        for i, pruner in enumerate(dict.fromkeys(r.pruner for r in mine)):
+            runs = [r for r in mine if r.pruner == pruner]
+            curve = np.array([[best_within(r, g) for g in grid] for r in runs])
+            with np.errstate(all="ignore"):
+                seen = ~np.isnan(curve).any(axis=0)
+                mean = np.where(seen, np.nanmean(np.where(np.isnan(curve), 0, curve), 0), np.nan)
+            reach = grid <= max(r.steps for r in runs)
+            ax.plot(
+                grid[reach], mean[reach], label=pruner, color="C3" if pruner == "naap" else f"C{i}"
+            )
+        ax.set_title(objective)
+        ax.set_xlabel("steps spent")
+        ax.set_ylabel("best value (seed mean)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    for ax in axes.ravel()[len(objectives) :]:
+        ax.axis("off")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def plot_suite(summary: Sequence[Mapping[str, Any]], path: str) -> None:

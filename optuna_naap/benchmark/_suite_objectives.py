@@ -15,6 +15,7 @@ import numpy as np
 import optuna
 
 from optuna_naap._optuna import quiet_experimental
+from optuna_naap.benchmark._suite_misleading import crossing_curves, warmup_dip, xgboost_auc
 
 Objective = Callable[[optuna.trial.Trial], float]
 
@@ -31,6 +32,8 @@ class SuiteObjective:
         make: Builds the objective (a callable of an Optuna trial).
         needs: Modules it imports (skipped, with a note, when one is missing).
         about: One line on what it trains and how it reports.
+        warmup: The ``n_warmup_steps`` of the MedianPruner its author tuned for it (the
+            suite's ``tuned`` pruner; 0: Optuna's defaults, as the example uses them).
     """
 
     name: str
@@ -38,6 +41,11 @@ class SuiteObjective:
     make: Callable[[], Objective]
     needs: tuple[str, ...] = ()
     about: str = ""
+    warmup: int = 0
+
+    def tuned(self) -> optuna.pruners.BasePruner:
+        """The pruner its author would tune: ``MedianPruner(n_warmup_steps=warmup)``."""
+        return optuna.pruners.MedianPruner(n_warmup_steps=self.warmup)
 
     def missing(self) -> list[str]:
         """The modules this objective needs that are not installed."""
@@ -307,6 +315,11 @@ def _noisy_minimize() -> Objective:
     return objective
 
 
+_GBM = ("optuna_integration",)
+
+#: The suite. ``warmup``: the examples' own pruners where Optuna's examples tune one
+#: (LightGBM: n_warmup_steps=10; XGBoost, CatBoost: 5), by construction for the synthetic ones
+#: (past the noise, the dip, the crossing), Optuna's defaults otherwise.
 OBJECTIVES: dict[str, SuiteObjective] = {
     o.name: o
     for o in (
@@ -319,25 +332,50 @@ OBJECTIVES: dict[str, SuiteObjective] = {
             "lightgbm-breast",
             "minimize",
             _lightgbm_breast,
-            ("lightgbm", "optuna_integration"),
+            ("lightgbm", *_GBM),
             _lightgbm_breast.__doc__ or "",
+            warmup=10,
         ),
         SuiteObjective(
             "xgboost-breast",
             "minimize",
             _xgboost_breast,
-            ("xgboost", "optuna_integration"),
+            ("xgboost", *_GBM),
             _xgboost_breast.__doc__ or "",
+            warmup=5,
+        ),
+        SuiteObjective(
+            "xgboost-auc",
+            "maximize",
+            xgboost_auc,
+            ("xgboost", *_GBM),
+            xgboost_auc.__doc__ or "",
+            warmup=5,
         ),
         SuiteObjective(
             "catboost-breast",
             "maximize",
             _catboost_breast,
-            ("catboost", "optuna_integration"),
+            ("catboost", *_GBM),
             _catboost_breast.__doc__ or "",
+            warmup=5,
         ),
         SuiteObjective(
-            "noisy-minimize", "minimize", _noisy_minimize, about=_noisy_minimize.__doc__ or ""
+            "noisy-minimize",
+            "minimize",
+            _noisy_minimize,
+            about=_noisy_minimize.__doc__ or "",
+            warmup=20,
+        ),
+        SuiteObjective(
+            "warmup-dip", "maximize", warmup_dip, about=warmup_dip.__doc__ or "", warmup=10
+        ),
+        SuiteObjective(
+            "crossing-curves",
+            "maximize",
+            crossing_curves,
+            about=crossing_curves.__doc__ or "",
+            warmup=20,
         ),
     )
 }

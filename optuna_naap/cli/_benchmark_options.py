@@ -39,6 +39,11 @@ class ReplayOptions:
 
         if args.only:
             raise CommandError("--only picks objectives of --suite objectives, not of the replay")
+        if args.first_seed != 0:
+            raise CommandError(
+                "--first-seed sets --suite objectives' seeds; the naap440 replay's seeds are "
+                "0 to --seeds - 1"
+            )
         if args.n_trials is not None:
             raise CommandError(
                 "--n-trials sets --suite objectives' trials; the naap440 replay runs every row "
@@ -78,6 +83,7 @@ class SuiteOptions:
     only: list[str] | None
     pruners: list[str] | None
     seeds: int
+    first_seed: int
     n_trials: int
     out: Path | None
     format: str
@@ -96,6 +102,7 @@ class SuiteOptions:
             only=names(only),
             pruners=names(args.pruners),
             seeds=args.seeds,
+            first_seed=args.first_seed,
             n_trials=args.n_trials or 50,
             out=out_dir(args.out),
             format=args.format,

@@ -87,7 +87,10 @@ def objectives_tables(
         f"{options.seeds} seed(s); "
         "seed means; shortfall = best value's loss against no pruning"
     )
-    columns = ("objective", "pruner", "steps", "best", "shortfall", "wall s", "pruner s", "pruned")
+    columns = (
+        "objective", "pruner", "steps", "best", "shortfall", "at median's steps", "wall s",
+        "pruner s", "pruned",
+    )  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column in columns[:2] else "right")
     for row in summary:
@@ -97,6 +100,7 @@ def objectives_tables(
             f"{row['steps']:.0f}",
             f"{row['best']:.4f}",
             f"{100 * row['shortfall']:+.2f}%",
+            f"{100 * row['anytime_shortfall']:+.2f}%",
             f"{row['wall_s']:.2f}",
             f"{row['pruner_s']:.2f}",
             f"{row['pruned']:.1f}",
@@ -116,4 +120,4 @@ def objectives_tables(
     for note in notes:
         console.print(note)
     if out is not None:
-        console.print(f"wrote {out / 'suite.json'} and {out / 'suite.png'}")
+        console.print(f"wrote {out / 'suite.json'}, {out / 'suite.png'} and {out / 'anytime.png'}")

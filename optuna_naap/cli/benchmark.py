@@ -39,7 +39,7 @@ REPLAY_PRUNERS = (
 PARETO_PRUNERS = ("nop", "median-accuracy", "NAAPPruner", "NAAPPruner-lean")
 SUITE_PRUNERS = (
     "nop", "median", "percentile25", "percentile75", "successive-halving", "hyperband",
-    "wilcoxon", "patient-median", "naap",
+    "wilcoxon", "patient-median", "tuned", "naap",
 )  # fmt: skip
 
 
@@ -61,8 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--only",
         metavar="NAMES",
         help="--suite objectives: run only these objectives (default: all of "
-        "sgd-digits,mlp-digits,torch-digits,lightgbm-breast,xgboost-breast,catboost-breast,"
-        "noisy-minimize)",
+        "sgd-digits,mlp-digits,torch-digits,lightgbm-breast,xgboost-breast,xgboost-auc,"
+        "catboost-breast,noisy-minimize,warmup-dip,crossing-curves)",
     )
     parser.add_argument(
         "--n-trials",
@@ -102,6 +102,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seeds", type=positive_int, default=3, metavar="N", help="seeds (default 3)"
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="--suite objectives: the first seed (default 0; the learner's settings were "
+        "chosen on seeds from 100)",
     )
     parser.add_argument(
         "--folds", type=positive_int, default=2, metavar="N", help="disjoint folds (default 2)"
@@ -218,19 +226,24 @@ def _write_replay(
 def _objectives(options: SuiteOptions) -> int:
     import optuna
 
-    from optuna_naap.benchmark import plot_suite, run_suite, summarize_suite, totals
+    from optuna_naap.benchmark import plot_anytime, plot_suite, run_suite, summarize_suite, totals
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are counted instead
     results, notes = run_suite(
         objectives=options.only,
         pruners=options.pruners,
-        seeds=list(range(options.seeds)),
+        seeds=list(range(options.first_seed, options.first_seed + options.seeds)),
         n_trials=options.n_trials,
         progress=options.format == "table",
     )
     summary = summarize_suite(results)
     document = {
-        "protocol": {"suite": "objectives", "seeds": options.seeds, "trials": options.n_trials},
+        "protocol": {
+            "suite": "objectives",
+            "seeds": options.seeds,
+            "first_seed": options.first_seed,
+            "trials": options.n_trials,
+        },
         "notes": notes,
         "summary": summary,
         "totals": totals(summary),
@@ -240,6 +253,7 @@ def _objectives(options: SuiteOptions) -> int:
         options.out.mkdir(parents=True, exist_ok=True)
         (options.out / "suite.json").write_text(json.dumps(document, indent=1))
         plot_suite(summary, str(options.out / "suite.png"))
+        plot_anytime(results, str(options.out / "anytime.png"))
     if options.format == "json":
         json.dump(document, sys.stdout, indent=1)
         sys.stdout.write("\n")

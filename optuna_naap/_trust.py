@@ -1,0 +1,242 @@
+"""How far a study's early steps can be trusted: measured on its own completed trials.
+
+A pruner that prunes on step ``s`` bets that a trial's value there ranks its final. Whether it
+does is a property of the objective (a warm-up learning rate that dips, boosting that reports
+another metric than it returns, noisy or crossing curves), which the study's completed trials
+show. :func:`floor_trust` measures, at each step, the rank correlation of the trials' best value
+so far with their finals (normal scores; a one-sided lower confidence bound, so that few trials
+mean little trust) and turns it into the chance the floor rule prunes a trial that would have
+ended among the study's best (a Gaussian copula: the weakest of the top ``max(top_k, 10%)``
+against the rule's percentile bar). The floor prunes from the first step after which every
+step's risk is within the budget.
+
+Completed trials under a pruner are its survivors: truncation lowers their rank correlation,
+so the measure errs towards not pruning. Plain numpy over a trials x steps matrix, built once
+per completed-trial count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = [
+    "FloorTrust",
+    "checkpoint_steps",
+    "floor_trust",
+    "learnt_rule_trust",
+    "rank_trust",
+    "step_risk",
+]
+
+#: Share of the completed trials (at least ``top_k`` of them) that count as the study's best.
+TOP_SHARE = 0.1
+#: Completed trials before the floor's trusted warm-up is measured; before, it is at least
+#: ``DEFAULT_WARMUP`` of training (the conservative warm-up of a study without evidence).
+TRUST_MIN_TRIALS = 10
+DEFAULT_WARMUP = 0.2
+#: How the learnt rule's trust is judged at a checkpoint: ``"rank"``, the risk of its
+#: out-of-fold ranking (:func:`rank_trust`, the pruned share as the bar); ``"replay"``, the
+#: ``top_k`` best it would have pruned out of fold; ``None``: not judged (the margin alone).
+LEARNT_GATE: str | None = "rank"
+#: One-sided normal quantile of the correlation's lower confidence bound (80%).
+BOUND_Z = 0.8416
+_NORMAL = NormalDist()
+
+
+@dataclass(frozen=True)
+class FloorTrust:
+    """What the study's own completed trials say about the floor rule's steps.
+
+    Attributes:
+        warmup: The first step the floor rule may prune at (``None``: at no step).
+        measured: Whether ``warmup`` was measured (enough completed trials) rather than the
+            conservative default.
+        n_trials: Completed trials it was measured on.
+        rho: Per step, the lower bound of the rank correlation of best-so-far and final.
+        risk: Per step, the chance that a trial ending among the study's best is pruned there.
+    """
+
+    warmup: int | None
+    measured: bool
+    n_trials: int
+    rho: dict[int, float]
+    risk: dict[int, float]
+
+    def record(self, step: int) -> dict[str, Any]:
+        """The trust of ``step`` as a decision record keeps it (JSON)."""
+        return {
+            "warmup": self.warmup,
+            "measured": self.measured,
+            "trials": self.n_trials,
+            "rho_low": round(self.rho.get(step, math.nan), 4),
+            "risk": round(self.risk.get(step, math.nan), 4),
+        }
+
+
+def checkpoint_steps(
+    done: Sequence[optuna.trial.FrozenTrial], fractions: Sequence[float]
+) -> list[int]:
+    """The steps at which the learnt rule decides: for each fraction, the first step the
+    completed trials ``done`` reported that lies at least that far into their training.
+
+    Training's length is the median last step of ``done``; steps may start at 0 or 1 (a first
+    step of 1 is read as epochs counted from 1) and come at any interval. Steps at or past the
+    end are dropped (nothing is left to save there).
+    """
+    last = [t.last_step for t in done if t.last_step is not None]
+    if not last:
+        return []
+    steps = sorted({s for t in done for s in t.intermediate_values})
+    start = 1 if steps[0] == 1 else 0  # epochs counted from 1, else steps from 0
+    end = float(np.median(last))
+    found = []
+    for fraction in fractions:
+        target = start + fraction * (end + 1 - start) - 1
+        i = int(np.searchsorted(steps, target - 1e-9))
+        if i < len(steps) and steps[i] < end:
+            found.append(int(steps[i]))
+    return sorted(set(found))
+
+
+def _normal_scores(x: np.ndarray) -> np.ndarray:
+    """Van der Waerden scores of ``x`` (average ranks for ties)."""
+    from scipy.special import ndtri
+    from scipy.stats import rankdata
+
+    return np.asarray(ndtri(rankdata(x) / (len(x) + 1)))
+
+
+def step_risk(rho: float, *, n: int, n_best: int, percentile: float) -> float:
+    """The chance that the weakest of the ``n_best`` best of ``n`` trials is below the
+    ``percentile`` bar at a step whose values correlate with the finals by ``rho``."""
+    if rho >= 1 or percentile <= 0:
+        return 0.0
+    if percentile >= 100:
+        return 1.0
+    top = _NORMAL.inv_cdf(1 - n_best / (n + 1))
+    bar = _NORMAL.inv_cdf(percentile / 100)
+    return _NORMAL.cdf((bar - max(rho, -0.999) * top) / math.sqrt(1 - max(rho, -0.999) ** 2))
+
+
+def rank_trust(
+    scores: np.ndarray, finals: np.ndarray, *, top_k: int, percentile: float
+) -> tuple[float, float]:
+    """The lower bound of the rank correlation of ``scores`` with ``finals`` (larger is better
+    in both) and the chance that a rule pruning below the ``percentile`` bar of ``scores``
+    prunes a trial ending among the best (:func:`step_risk`)."""
+    m = len(scores)
+    if m < 4:
+        return math.nan, 1.0
+    a, b = _normal_scores(scores), _normal_scores(finals)
+    spread = float(np.std(a) * np.std(b))
+    rho = float(np.mean((a - a.mean()) * (b - b.mean())) / spread) if spread > 0 else 0.0
+    low = math.tanh(math.atanh(min(max(rho, -0.9999), 0.9999)) - BOUND_Z / math.sqrt(m - 3))
+    n_best = min(m - 1, max(top_k, math.ceil(TOP_SHARE * m)))
+    return low, step_risk(low, n=m, n_best=n_best, percentile=percentile)
+
+
+def floor_trust(
+    done: Sequence[optuna.trial.FrozenTrial],
+    *,
+    percentile: float,
+    top_k: int,
+    maximize: bool,
+    risk: float,
+    min_trials: int,
+    default_warmup: int | None,
+) -> FloorTrust:
+    """Measure at each step whether the floor rule can be trusted there, on the completed
+    trials ``done``, and the warm-up that follows.
+
+    ``percentile`` is the rule's, in maximize terms (50: the median; a trial below the bar is
+    pruned). A step is trusted when :func:`step_risk` of the lower confidence bound of its
+    rank correlation is at most ``risk``; the warm-up is the first step from which every step
+    is trusted. With fewer than ``min_trials`` usable trials, the warm-up is at least
+    ``default_warmup`` (``None``: no floor before then).
+    """
+    usable = [t for t in done if t.values and math.isfinite(t.values[0]) and t.intermediate_values]
+    n = len(usable)
+    if n < 4:
+        return FloorTrust(None, False, n, {}, {})
+    steps = sorted({s for t in usable for s in t.intermediate_values})
+    column = {s: j for j, s in enumerate(steps)}
+    values = np.full((n, len(steps)), np.nan)
+    for i, t in enumerate(usable):
+        for s, v in t.intermediate_values.items():
+            if v is not None and v == v:
+                values[i, column[s]] = v
+    sign = 1.0 if maximize else -1.0
+    finals = sign * np.array([t.values[0] for t in usable], dtype="float64")
+    # Best value so far at each step (a missing step keeps the best before it).
+    best_so_far = np.maximum.accumulate(np.where(np.isnan(values), -np.inf, sign * values), axis=1)
+    rhos: dict[int, float] = {}
+    risks: dict[int, float] = {}
+    for j, step in enumerate(steps):
+        rows = np.flatnonzero(~np.isnan(values[:, j]) & np.isfinite(best_so_far[:, j]))
+        m = len(rows)
+        if m < 4:
+            rhos[step], risks[step] = math.nan, 1.0
+            continue
+        rhos[step], risks[step] = rank_trust(
+            best_so_far[rows, j], finals[rows], top_k=top_k, percentile=percentile
+        )
+    warmup: int | None = None
+    for step in reversed(steps):
+        if risks[step] > risk:
+            break
+        warmup = step
+    measured = n >= min_trials
+    if not measured:
+        warmup = None if default_warmup is None or warmup is None else max(warmup, default_warmup)
+    return FloorTrust(warmup, measured, n, rhos, risks)
+
+
+def learnt_trusted(trust: dict[str, Any], *, risk: float, top_k: int) -> bool:
+    """Whether the learnt rule's replay (:func:`learnt_rule_trust`) is within ``risk``, as
+    :data:`LEARNT_GATE` judges it."""
+    if LEARNT_GATE == "rank":
+        return bool(trust.get("risk", 0.0) <= risk)
+    if LEARNT_GATE == "replay":
+        return int(trust.get("top_k_lost", 0)) <= math.floor(risk * top_k + 1e-9)
+    return True
+
+
+def learnt_rule_trust(
+    predicted: np.ndarray,
+    finals: np.ndarray,
+    *,
+    margin: float,
+    top_k: int,
+    maximize: bool,
+) -> dict[str, Any]:
+    """The learnt rule replayed on a model's out-of-fold ``predicted`` finals: the share of
+    the completed trials it would have pruned (each against the ``top_k``-th best of the
+    others' ``finals``, with ``margin``), how many of the ``top_k`` best among them, and the
+    risk that it prunes a trial ending among the best (:func:`rank_trust`, the pruned share as
+    the bar)."""
+    sign = 1.0 if maximize else -1.0
+    signed, reach = sign * finals, sign * predicted + margin
+    n = len(finals)
+    if n <= top_k:
+        return {"pruned_share": 0.0, "top_k_lost": 0, "rho_low": math.nan, "risk": 0.0}
+    order = np.argsort(-signed, kind="stable")
+    bar = np.full(n, signed[order[top_k - 1]])
+    bar[order[:top_k]] = signed[order[top_k]]  # the others' top_k-th best
+    pruned = reach < bar
+    share = float(pruned.mean())
+    rho, risk = rank_trust(sign * predicted, signed, top_k=top_k, percentile=100 * share)
+    return {
+        "pruned_share": round(share, 4),
+        "top_k_lost": int(pruned[order[:top_k]].sum()),
+        "rho_low": round(rho, 4),
+        "risk": round(risk if share > 0 else 0.0, 4),
+    }

@@ -1,0 +1,185 @@
+"""The measured trust of a study's steps (optuna_naap._trust) and how StudyLearner uses it.
+
+The studies are real (create_study, optimize with report/should_prune); the objectives are
+written the way Optuna's examples write theirs, with early values that rank the finals well,
+badly, or backwards.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from optuna_naap import DECISION_ATTR, NAAPPruner, StudyLearner
+from optuna_naap._trust import floor_trust, learnt_rule_trust, rank_trust, step_risk
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def crossing(trial: optuna.trial.Trial) -> float:
+    """Curves that cross: the capacity that ends best learns slowest."""
+    capacity = trial.suggest_float("capacity", 0.0, 1.0)
+    rng = np.random.default_rng(trial.number)
+    final = 0.5 + 0.4 * capacity + 0.01 * rng.standard_normal()
+    tau = 1 + 15 * capacity
+    value = 0.0
+    for step in range(30):
+        value = final * (1 - math.exp(-(step + 1) / tau))
+        trial.report(value, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    return value
+
+
+def steady(trial: optuna.trial.Trial) -> float:
+    """Curves whose every step ranks the finals (the same shape, scaled)."""
+    quality = trial.suggest_float("quality", 0.0, 1.0)
+    value = 0.0
+    for step in range(20):
+        value = quality * (step + 1) / 20
+        trial.report(value, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    return value
+
+
+def completed(objective: object, n_trials: int, seed: int = 0) -> list[optuna.trial.FrozenTrial]:
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=seed),
+        pruner=optuna.pruners.NopPruner(),
+    )
+    study.optimize(objective, n_trials=n_trials)  # type: ignore[arg-type]
+    return study.get_trials(states=(TrialState.COMPLETE,))
+
+
+def trust_of(done: list[optuna.trial.FrozenTrial], **options: object):  # type: ignore[no-untyped-def]
+    settings = dict(
+        percentile=50.0, top_k=3, maximize=True, risk=0.05, min_trials=10, default_warmup=4
+    )
+    settings.update(options)
+    return floor_trust(done, **settings)  # type: ignore[arg-type]
+
+
+def test_step_risk_is_the_chance_of_pruning_a_top_trial() -> None:
+    # Values unrelated to the finals: the top trial is below the median half of the time.
+    assert step_risk(0.0, n=99, n_best=10, percentile=50) == pytest.approx(0.5)
+    assert step_risk(1.0, n=99, n_best=10, percentile=50) == 0.0
+    risks = [step_risk(r, n=99, n_best=10, percentile=50) for r in (0.2, 0.5, 0.8, 0.95)]
+    assert risks == sorted(risks, reverse=True)
+    # A bar that prunes more (75th percentile) risks more at the same correlation.
+    assert step_risk(0.8, n=99, n_best=10, percentile=75) > step_risk(
+        0.8, n=99, n_best=10, percentile=50
+    )
+    assert step_risk(0.5, n=99, n_best=10, percentile=0) == 0.0  # a rule that prunes nothing
+
+
+def test_rank_trust_bounds_the_correlation_below_with_few_trials() -> None:
+    rng = np.random.default_rng(0)
+    finals = rng.random(10)
+    scores = finals + 0.1 * rng.standard_normal(10)
+    # The same ten trials twenty times over (jittered apart): about the same correlation,
+    # measured on twenty times the trials.
+    jitter = 1e-6 * np.arange(200)
+    many = rank_trust(
+        np.tile(scores, 20) + jitter, np.tile(finals, 20) + jitter, top_k=3, percentile=50
+    )
+    few = rank_trust(scores, finals, top_k=3, percentile=50)
+    assert 0.7 < many[0] < 1
+    assert few[0] < many[0] and few[1] > many[1]  # fewer trials, less trust
+    assert rank_trust(scores[:3], finals[:3], top_k=3, percentile=50) == (
+        pytest.approx(math.nan, nan_ok=True),
+        1.0,
+    )
+
+
+def test_steps_that_rank_the_finals_are_trusted_from_the_start() -> None:
+    trust = trust_of(completed(steady, 40))
+    assert trust.measured and trust.n_trials == 40
+    assert trust.warmup == 0
+    assert all(risk <= 0.05 for risk in trust.risk.values())
+
+
+def test_crossing_curves_are_not_trusted_early() -> None:
+    trust = trust_of(completed(crossing, 40))
+    assert trust.measured
+    # Early values rank the finals backwards: untrusted there, whatever the sample.
+    assert trust.warmup is None or trust.warmup >= 10
+    assert trust.rho[0] < 0 and trust.risk[0] > 0.5
+
+
+def test_before_min_trials_the_warmup_is_conservative() -> None:
+    done = completed(steady, 6)
+    trust = trust_of(done)
+    assert not trust.measured
+    assert trust.warmup is None or trust.warmup >= 4  # the default warm-up at least
+    assert trust_of(done, default_warmup=None).warmup is None
+
+
+def test_learnt_rule_trust_replays_out_of_fold_predictions() -> None:
+    finals = np.linspace(0.1, 1.0, 40)
+    good = learnt_rule_trust(finals.copy(), finals, margin=0.05, top_k=3, maximize=True)
+    assert good["top_k_lost"] == 0 and good["risk"] < 0.05 and good["pruned_share"] > 0.5
+    backwards = learnt_rule_trust(finals[::-1].copy(), finals, margin=0.05, top_k=3, maximize=True)
+    assert backwards["top_k_lost"] == 3 and backwards["risk"] > 0.5
+    # Minimizing: the same, mirrored.
+    mirrored = learnt_rule_trust(-finals, -finals, margin=0.05, top_k=3, maximize=False)
+    assert mirrored["top_k_lost"] == 0 and mirrored["risk"] == pytest.approx(good["risk"])
+
+
+def floor_decisions(study: optuna.study.Study) -> list[dict[str, object]]:
+    return [
+        t.user_attrs[DECISION_ATTR]
+        for t in study.trials
+        if t.state == TrialState.PRUNED
+        and t.user_attrs.get(DECISION_ATTR, {}).get("predictor") == "median rule"
+    ]
+
+
+def test_the_floor_waits_for_the_steps_it_can_trust_and_says_so() -> None:
+    median = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(),
+    )
+    median.optimize(crossing, n_trials=40)
+    naap = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=NAAPPruner(learn=StudyLearner(risk=0.05)),
+    )
+    naap.optimize(crossing, n_trials=40)
+    nop = completed(crossing, 40)
+    best = max(t.value for t in nop if t.value is not None)
+    # MedianPruner prunes the slow starters, the best among them; NAAPPruner keeps the best.
+    assert median.best_value < best - 0.01
+    assert naap.best_value == pytest.approx(best)
+    for decision in floor_decisions(naap):
+        trust = decision["trust"]
+        assert isinstance(trust, dict) and trust["warmup"] is not None
+        assert decision["step"] >= trust["warmup"]  # type: ignore[operator]
+        assert "trusted from step" in str(decision["reason"]) or "warm-up" in str(
+            decision["reason"]
+        )
+
+
+def test_risk_none_is_the_floor_from_the_first_step() -> None:
+    naap = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=NAAPPruner(learn=StudyLearner(risk=None)),
+    )
+    naap.optimize(crossing, n_trials=40)
+    steps = [d["step"] for d in floor_decisions(naap)]
+    assert steps and min(steps) < 5  # type: ignore[type-var]
+    assert all("trust" not in d for d in floor_decisions(naap))
+
+
+@pytest.mark.parametrize("risk", [-0.1, 1.0, "0.05"])
+def test_risk_is_validated(risk: object) -> None:
+    with pytest.raises(ValueError, match="risk must be in"):
+        StudyLearner(risk=risk)  # type: ignore[arg-type]
