@@ -16,7 +16,8 @@ import warnings
 import optuna
 
 import optuna_naap._trust as trust
-from optuna_naap import NAAPPruner, load_naap440
+from optuna_naap import NAAPPruner, StudyLearner, load_naap440
+from optuna_naap._transfer import TRANSFER_LEARNER
 from optuna_naap.benchmark import run_benchmark, summarize
 
 
@@ -28,8 +29,20 @@ def main() -> None:
     for gate in ("rank", "replay", None):
         trust.LEARNT_GATE = gate
         for label, max_epochs, data, factory in (
-            ("transfer, 12 epochs", 12, "proxy", lambda c: NAAPPruner(transfer=c.prior())),
-            ("scratch, 90 epochs", 90, "cifar10", lambda c: NAAPPruner(transfer=False)),
+            (
+                "transfer, 12 epochs",
+                12,
+                "proxy",
+                lambda c: NAAPPruner(
+                    learn=StudyLearner(**{**TRANSFER_LEARNER, "risk": 0.05}), transfer=c.prior()
+                ),
+            ),
+            (
+                "scratch, 90 epochs",
+                90,
+                "cifar10",
+                lambda c: NAAPPruner(learn=StudyLearner(risk=0.05), transfer=False),
+            ),
         ):
             results = run_benchmark(
                 train,

@@ -17,7 +17,16 @@ import argparse
 import optuna
 
 import optuna_naap._trust as trust
+import optuna_naap.benchmark._suite as suite
+from optuna_naap import NAAPPruner, StudyLearner
 from optuna_naap.benchmark import run_suite, summarize_suite
+
+_SUITE_PRUNERS = suite.suite_pruners
+
+
+def _with_trust() -> dict[str, object]:
+    # The suite's "naap" with the measured trust on (risk=0.05; the default is risk=None).
+    return {**_SUITE_PRUNERS(), "naap": lambda: NAAPPruner(learn=StudyLearner(risk=0.05))}
 
 
 def _seeds(text: str) -> list[int]:
@@ -33,6 +42,7 @@ def main() -> None:
     parser.add_argument("--only", default="")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    suite.suite_pruners = _with_trust  # type: ignore[assignment]
     seeds = _seeds(args.seeds)
     only = [o for o in args.only.split(",") if o] or None
     base, notes = run_suite(
