@@ -9,10 +9,11 @@ Two rules, either of which prunes:
   the trial's final value; when even that prediction plus a margin (a quantile of the model's
   out-of-fold errors) cannot reach the ``top_k``-th best final, the trial is pruned.
 
-Each rule prunes only from the steps the study's own trials say it can be trusted at (``risk``):
-the floor from the first step from which, replayed on the completed trials, it would have pruned
-none of the study's best (:mod:`optuna_naap._trust`), the learnt rule at a checkpoint where,
-replayed on its out-of-fold predictions, it would have pruned none of the ``top_k`` best.
+With ``risk`` set, each rule prunes only where the study's own completed trials say it can be
+trusted (:mod:`optuna_naap._trust`): the floor from the first step after which the chance of
+pruning a trial that would end among the study's best stays within ``risk`` (measured from the
+rank correlation of best-so-far values with finals), the learnt rule at checkpoints where the
+same chance, measured on its model's out-of-fold predictions, is within it.
 
 The learnt models are a cache of what the storage holds, kept per storage object and study;
 they are refit as more trials complete, geometrically in their count (deterministic), or
@@ -46,7 +47,7 @@ from optuna_naap._trust import (
     checkpoint_steps,
     floor_trust,
     learnt_rule_trust,
-    learnt_trusted,
+    untrusted_reason,
 )
 
 if TYPE_CHECKING:
@@ -104,11 +105,12 @@ class StudyLearner:
         n_startup_trials: Completed trials before the floor rule prunes (as MedianPruner).
         n_warmup_steps: Steps of a trial before the floor rule prunes (as MedianPruner); the
             measured warm-up (``risk``) may be later.
-        risk: The largest share of the study's best completed trials (the ``max(top_k, 10%)``
-            best by final value) a rule may have pruned when replayed on them: the floor prunes
-            only from the first step where its replay stays within it, the learnt rule only at
-            checkpoints where its out-of-fold replay pruned at most that share of the
-            ``top_k`` best. Below 10 completed trials the floor also waits for 20% of training.
+        risk: The largest chance, measured on the study's completed trials, that a rule prunes
+            a trial that would end among the study's best (the ``max(top_k, 10%)`` best by final
+            value): the floor prunes only from the first step after which every step's chance is
+            within it (from the rank correlation of best-so-far values with finals), the learnt
+            rule only at checkpoints where the chance measured on its model's out-of-fold
+            predictions is. Below 10 completed trials the floor also waits for 20% of training.
             ``None`` (the default for now): no measured trust, both rules prune from the
             first step. ``risk=0.05`` is safer on objectives whose early values mislead and
             costs far more steps (docs/own_objective.md, measured on the suite's tuning seeds).
@@ -273,16 +275,12 @@ class StudyLearner:
         state.fitted_on = n
         if models:
             state.checkpoints, state.models = checkpoints, models
-            state.model_trust = {
-                step: learnt_rule_trust(
-                    model.train_values_ - model.cv_residuals_,
-                    model.train_values_,
-                    margin=self._margin(model, maximize),
-                    top_k=self.top_k,
-                    maximize=maximize,
+            state.model_trust = {}  # measured only when a risk budget uses it
+            for step, model in models.items() if self.risk is not None else ():
+                margin = self._margin(model, maximize)
+                state.model_trust[step] = learnt_rule_trust(
+                    model, margin=margin, top_k=self.top_k, maximize=maximize
                 )
-                for step, model in models.items()
-            }
             state.note = ""
         elif not state.models:
             state.note = f"learning from the study: {failure or 'no checkpoint to learn at'}"
@@ -379,16 +377,13 @@ class StudyLearner:
         threshold = sign * float(finals[self.top_k - 1])
         # The chance, judged by the model's own out-of-fold errors, of ending past the bar.
         decision["p_reach"] = float(np.mean(errors >= sign * (threshold - predicted)))
-        trust = state.model_trust.get(checkpoint, {})
-        decision["trust"] = {"trials": model.n_train_trials_, **trust}
-        if self.risk is not None and not learnt_trusted(trust, risk=self.risk, top_k=self.top_k):
-            decision["reason"] = (
-                f"at step {checkpoint}: kept, the learnt rule is not trusted here yet: replayed "
-                f"on its out-of-fold predictions of {model.n_train_trials_} completed trials it "
-                f"would prune {trust['pruned_share']:.0%} of them, and a trial ending among "
-                f"their best with chance {trust['risk']:.1%} (risk={self.risk:g})"
-            )
-            return decision
+        trust = state.model_trust.get(checkpoint)
+        if trust is not None and self.risk is not None:
+            decision["trust"] = trust
+            untrusted = untrusted_reason(trust, checkpoint, risk=self.risk, top_k=self.top_k)
+            if untrusted:
+                decision["reason"] = untrusted
+                return decision
         keep_rule(
             decision,
             predicted=predicted,

@@ -28,13 +28,18 @@ import numpy as np
 if TYPE_CHECKING:
     import optuna
 
+    from optuna_naap._study_predictor import StudyPredictor
+
 __all__ = [
     "FloorTrust",
     "checkpoint_steps",
     "floor_trust",
     "learnt_rule_trust",
+    "learnt_trusted",
     "rank_trust",
+    "replay_learnt_rule",
     "step_risk",
+    "untrusted_reason",
 ]
 
 #: Share of the completed trials (at least ``top_k`` of them) that count as the study's best.
@@ -182,10 +187,6 @@ def floor_trust(
     risks: dict[int, float] = {}
     for j, step in enumerate(steps):
         rows = np.flatnonzero(~np.isnan(values[:, j]) & np.isfinite(best_so_far[:, j]))
-        m = len(rows)
-        if m < 4:
-            rhos[step], risks[step] = math.nan, 1.0
-            continue
         rhos[step], risks[step] = rank_trust(
             best_so_far[rows, j], finals[rows], top_k=top_k, percentile=percentile
         )
@@ -210,7 +211,34 @@ def learnt_trusted(trust: dict[str, Any], *, risk: float, top_k: int) -> bool:
     return True
 
 
+def untrusted_reason(
+    trust: dict[str, Any], checkpoint: int, *, risk: float, top_k: int
+) -> str | None:
+    """Why the learnt rule keeps a trial at ``checkpoint``, where its replay ``trust`` is not
+    within ``risk`` (``None`` when it is)."""
+    if learnt_trusted(trust, risk=risk, top_k=top_k):
+        return None
+    return (
+        f"at step {checkpoint}: kept, the learnt rule is not trusted here yet: replayed on its "
+        f"out-of-fold predictions of {trust['trials']} completed trials it would prune "
+        f"{trust['pruned_share']:.0%} of them, and a trial ending among their best with chance "
+        f"{trust['risk']:.1%} (risk={risk:g})"
+    )
+
+
 def learnt_rule_trust(
+    model: StudyPredictor, *, margin: float, top_k: int, maximize: bool
+) -> dict[str, Any]:
+    """The learnt rule replayed on a fitted ``model``'s out-of-fold predictions of the trials
+    it was fit on: see :func:`replay_learnt_rule`."""
+    predicted = model.train_values_ - model.cv_residuals_
+    replay = replay_learnt_rule(
+        predicted, model.train_values_, margin=margin, top_k=top_k, maximize=maximize
+    )
+    return {"trials": model.n_train_trials_, **replay}
+
+
+def replay_learnt_rule(
     predicted: np.ndarray,
     finals: np.ndarray,
     *,
@@ -218,11 +246,11 @@ def learnt_rule_trust(
     top_k: int,
     maximize: bool,
 ) -> dict[str, Any]:
-    """The learnt rule replayed on a model's out-of-fold ``predicted`` finals: the share of
-    the completed trials it would have pruned (each against the ``top_k``-th best of the
-    others' ``finals``, with ``margin``), how many of the ``top_k`` best among them, and the
-    risk that it prunes a trial ending among the best (:func:`rank_trust`, the pruned share as
-    the bar)."""
+    """The learnt rule replayed on out-of-fold ``predicted`` finals: the share of the
+    completed trials it would have pruned (each against the ``top_k``-th best of the others'
+    ``finals``, with ``margin``), how many of the ``top_k`` best among them, and the risk that
+    it prunes a trial ending among the best (:func:`rank_trust`, the pruned share as the
+    bar)."""
     sign = 1.0 if maximize else -1.0
     signed, reach = sign * finals, sign * predicted + margin
     n = len(finals)

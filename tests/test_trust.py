@@ -15,7 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 from optuna_naap import DECISION_ATTR, NAAPPruner, StudyLearner
-from optuna_naap._trust import floor_trust, learnt_rule_trust, rank_trust, step_risk
+from optuna_naap._trust import floor_trust, rank_trust, replay_learnt_rule, step_risk
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -122,12 +122,14 @@ def test_before_min_trials_the_warmup_is_conservative() -> None:
 
 def test_learnt_rule_trust_replays_out_of_fold_predictions() -> None:
     finals = np.linspace(0.1, 1.0, 40)
-    good = learnt_rule_trust(finals.copy(), finals, margin=0.05, top_k=3, maximize=True)
+    good = replay_learnt_rule(finals.copy(), finals, margin=0.05, top_k=3, maximize=True)
     assert good["top_k_lost"] == 0 and good["risk"] < 0.05 and good["pruned_share"] > 0.5
-    backwards = learnt_rule_trust(finals[::-1].copy(), finals, margin=0.05, top_k=3, maximize=True)
+    backwards = replay_learnt_rule(
+        finals[::-1].copy(), finals, margin=0.05, top_k=3, maximize=True
+    )
     assert backwards["top_k_lost"] == 3 and backwards["risk"] > 0.5
     # Minimizing: the same, mirrored.
-    mirrored = learnt_rule_trust(-finals, -finals, margin=0.05, top_k=3, maximize=False)
+    mirrored = replay_learnt_rule(-finals, -finals, margin=0.05, top_k=3, maximize=False)
     assert mirrored["top_k_lost"] == 0 and mirrored["risk"] == pytest.approx(good["risk"])
 
 
