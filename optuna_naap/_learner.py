@@ -7,7 +7,8 @@ Two rules, either of which prunes:
 * a learnt rule at checkpoints of training (10%, 25% and 50% of the steps the completed trials
   reached): a :class:`~optuna_naap.StudyPredictor` fit on the study's completed trials predicts
   the trial's final value; when even that prediction plus a margin (a quantile of the model's
-  out-of-fold errors) cannot reach the ``top_k``-th best final, the trial is pruned.
+  out-of-fold errors) cannot reach the ``top_k``-th best final, the trial is pruned, unless its
+  best value so far is among the ``top_k`` best of the completed trials at that step.
 
 With ``risk`` set, each rule prunes only where the study's own completed trials say it can be
 trusted (:mod:`optuna_naap._trust`): the floor from the first step after which the chance of
@@ -47,6 +48,7 @@ from optuna_naap._trust import (
     checkpoint_steps,
     floor_trust,
     learnt_rule_trust,
+    overruled_by_step,
     untrusted_reason,
 )
 
@@ -384,7 +386,7 @@ class StudyLearner:
             if untrusted:
                 decision["reason"] = untrusted
                 return decision
-        keep_rule(
+        hopeless = keep_rule(
             decision,
             predicted=predicted,
             margin=margin,
@@ -394,6 +396,8 @@ class StudyLearner:
             known=len(finals),
             prefix=f"at step {checkpoint}: ",
         )
+        if hopeless:
+            overruled_by_step(decision, trial, checkpoint, done, top_k=self.top_k, sign=sign)
         return decision
 
     def _floor_trust(

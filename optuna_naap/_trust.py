@@ -36,6 +36,7 @@ __all__ = [
     "floor_trust",
     "learnt_rule_trust",
     "learnt_trusted",
+    "overruled_by_step",
     "rank_trust",
     "replay_learnt_rule",
     "step_risk",
@@ -113,11 +114,25 @@ def checkpoint_steps(
 
 
 def _normal_scores(x: np.ndarray) -> np.ndarray:
-    """Van der Waerden scores of ``x`` (average ranks for ties)."""
+    """Van der Waerden scores of ``x`` along its first axis (average ranks for ties)."""
     from scipy.special import ndtri
     from scipy.stats import rankdata
 
-    return np.asarray(ndtri(rankdata(x) / (len(x) + 1)))
+    return np.asarray(ndtri(rankdata(x, axis=0) / (len(x) + 1)))
+
+
+def _lower_rho(scores: np.ndarray, finals: np.ndarray) -> np.ndarray:
+    """Per column of ``scores`` (trials x columns), the ``BOUND_Z`` lower confidence bound of
+    its normal-score correlation with ``finals`` (Fisher's z; at least 4 trials)."""
+    m = len(finals)
+    a, b = _normal_scores(scores), _normal_scores(finals)
+    a = a - a.mean(axis=0)
+    b = b - b.mean()
+    spread = a.std(axis=0) * b.std()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(spread > 0, (a * b[:, None]).mean(axis=0) / spread, 0.0)
+    z = np.arctanh(np.clip(rho, -0.9999, 0.9999)) - BOUND_Z / math.sqrt(m - 3)
+    return np.asarray(np.tanh(z))
 
 
 def step_risk(rho: float, *, n: int, n_best: int, percentile: float) -> float:
@@ -141,10 +156,7 @@ def rank_trust(
     m = len(scores)
     if m < 4:
         return math.nan, 1.0
-    a, b = _normal_scores(scores), _normal_scores(finals)
-    spread = float(np.std(a) * np.std(b))
-    rho = float(np.mean((a - a.mean()) * (b - b.mean())) / spread) if spread > 0 else 0.0
-    low = math.tanh(math.atanh(min(max(rho, -0.9999), 0.9999)) - BOUND_Z / math.sqrt(m - 3))
+    low = float(_lower_rho(np.asarray(scores, dtype="float64")[:, None], finals)[0])
     n_best = min(m - 1, max(top_k, math.ceil(TOP_SHARE * m)))
     return low, step_risk(low, n=m, n_best=n_best, percentile=percentile)
 
@@ -185,11 +197,23 @@ def floor_trust(
     best_so_far = np.maximum.accumulate(np.where(np.isnan(values), -np.inf, sign * values), axis=1)
     rhos: dict[int, float] = {}
     risks: dict[int, float] = {}
+    present = ~np.isnan(values) & np.isfinite(best_so_far)
+    full = present.all(axis=0)
+    # Steps every trial reported (the common case): all their correlations in one pass.
+    low_full = _lower_rho(best_so_far[:, full], finals) if full.any() else np.empty(0)
+    n_best = min(n - 1, max(top_k, math.ceil(TOP_SHARE * n)))
+    k = 0
     for j, step in enumerate(steps):
-        rows = np.flatnonzero(~np.isnan(values[:, j]) & np.isfinite(best_so_far[:, j]))
-        rhos[step], risks[step] = rank_trust(
-            best_so_far[rows, j], finals[rows], top_k=top_k, percentile=percentile
-        )
+        if full[j]:
+            rhos[step] = float(low_full[k])
+            risks[step] = step_risk(rhos[step], n=n, n_best=n_best, percentile=percentile)
+            k += 1
+        else:
+            rows = np.flatnonzero(present[:, j])
+            rhos[step], risks[step] = rank_trust(
+                best_so_far[rows, j], finals[rows], top_k=top_k, percentile=percentile
+            )
+
     warmup: int | None = None
     for step in reversed(steps):
         if risks[step] > risk:
@@ -268,3 +292,31 @@ def replay_learnt_rule(
         "rho_low": round(rho, 4),
         "risk": round(risk if share > 0 else 0.0, 4),
     }
+
+
+def overruled_by_step(
+    decision: dict[str, Any],
+    trial: optuna.trial.FrozenTrial,
+    checkpoint: int,
+    done: Sequence[optuna.trial.FrozenTrial],
+    *,
+    top_k: int,
+    sign: float,
+) -> None:
+    """Keep a trial the learnt rule would prune when its best value so far is among the
+    ``top_k`` best of the completed trials' values at ``checkpoint``: a model fit on few
+    trials extrapolates (a curve better than any it saw, predicted to end badly), and a
+    pruned trial never completes to correct it."""
+    at_step = sorted(
+        (sign * v for t in done if (v := t.intermediate_values.get(checkpoint)) is not None),
+        reverse=True,
+    )
+    values = [sign * v for s, v in trial.intermediate_values.items() if s <= checkpoint and v == v]
+    if not values or len(at_step) < top_k or max(values) < at_step[top_k - 1]:
+        return
+    decision["verdict"] = "kept"
+    decision["reason"] = (
+        f"{decision['reason']}; kept: its best value so far {sign * max(values):.4f} is among "
+        f"the top-{top_k} of {len(at_step)} completed trials at step {checkpoint}, which the "
+        "learnt rule does not overrule"
+    )

@@ -353,3 +353,46 @@ def test_the_same_seeds_give_the_same_decisions_twice() -> None:
         assert NAAPPruner().learner is not None and NAAPPruner().learner.time_share is None
     assert outcomes[0] == outcomes[1]
     assert any(state == TrialState.PRUNED for state, _, _ in outcomes[0])
+
+
+def boosting(trial: optuna.trial.Trial) -> float:
+    """A boosting-like log loss (minimize): the fast learners are rare, and a model fit on
+    the first few trials has seen none of their curves."""
+    rate = trial.suggest_float("learning_rate", 1e-3, 0.5, log=True)
+    depth = trial.suggest_int("max_depth", 2, 8)
+    rng = np.random.default_rng(trial.number)
+    floor = 0.1 + 0.02 * abs(depth - 5) + 0.01 * rng.random()
+    loss = 0.69
+    for step in range(20):
+        loss = floor + (loss - floor) * math.exp(-rate * 4)
+        trial.report(loss, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    return loss
+
+
+def test_the_learnt_rule_never_prunes_a_trial_among_the_best_at_its_step() -> None:
+    # Fit on few trials, the model extrapolated: trials whose curves were the best seen were
+    # predicted to end badly (a log loss of 3.4) and pruned, and never completed to correct it.
+    checked = overruled = 0
+    for seed in range(3):
+        pruner = NAAPPruner(learn=learner())
+        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner)
+        study.optimize(boosting, n_trials=60)
+        for t in study.trials:
+            decision = t.user_attrs.get(DECISION_ATTR, {})
+            if not str(decision.get("predictor", "")).startswith("study ("):
+                continue
+            step = decision["step"]
+            done = [
+                u.intermediate_values[step]
+                for u in study.trials[: t.number]
+                if u.state == TrialState.COMPLETE and step in u.intermediate_values
+            ]
+            best = min(v for s, v in t.intermediate_values.items() if s <= step)
+            top = sorted(done)[:3]
+            if len(top) == 3 and best <= top[-1]:
+                checked += 1
+                assert decision["verdict"] == "kept", decision["reason"]
+                overruled += "which the learnt rule does not overrule" in decision["reason"]
+    assert checked > 0 and overruled > 0  # the model would have pruned some of them

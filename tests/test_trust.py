@@ -15,7 +15,13 @@ import pytest
 from optuna.trial import TrialState
 
 from optuna_naap import DECISION_ATTR, NAAPPruner, StudyLearner
-from optuna_naap._trust import floor_trust, rank_trust, replay_learnt_rule, step_risk
+from optuna_naap._trust import (
+    floor_trust,
+    overruled_by_step,
+    rank_trust,
+    replay_learnt_rule,
+    step_risk,
+)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -185,3 +191,45 @@ def test_risk_none_is_the_floor_from_the_first_step() -> None:
 def test_risk_is_validated(risk: object) -> None:
     with pytest.raises(ValueError, match="risk must be in"):
         StudyLearner(risk=risk)  # type: ignore[arg-type]
+
+
+def test_steps_every_trial_reported_are_measured_as_each_step_alone() -> None:
+    # Steps every trial reported are measured in one pass; one trial that skipped step 7 makes
+    # that step's rows differ. Either way each step's figures are rank_trust's on its rows.
+    done = completed(crossing, 30)
+    skipped = done[0]
+    skipped.intermediate_values = {s: v for s, v in skipped.intermediate_values.items() if s != 7}
+    trust = trust_of(done)
+    finals = np.array([t.value for t in done])
+    for step in (0, 7, 15, 29):
+        rows = [i for i, t in enumerate(done) if step in t.intermediate_values]
+        best = np.array(
+            [max(v for s, v in done[i].intermediate_values.items() if s <= step) for i in rows]
+        )
+        low, risk = rank_trust(best, finals[rows], top_k=3, percentile=50)
+        assert trust.rho[step] == pytest.approx(low)
+        assert trust.risk[step] == pytest.approx(risk)
+    assert (
+        len(rows) == 30
+        and len([i for i, t in enumerate(done) if 7 in t.intermediate_values]) == 29
+    )
+
+
+def test_a_trial_among_the_best_at_its_step_overrules_the_learnt_rule() -> None:
+    done = completed(steady, 12)
+    at_step = sorted((t.intermediate_values[9] for t in done), reverse=True)
+    for value, expect in ((at_step[2], "kept"), (at_step[3], "pruned")):
+        frozen = optuna.trial.create_trial(
+            state=TrialState.RUNNING, intermediate_values={s: value for s in range(10)}
+        )
+        decision = {"verdict": "pruned", "reason": "at step 9: predicted final ..."}
+        overruled_by_step(decision, frozen, 9, done, top_k=3, sign=1.0)
+        assert decision["verdict"] == expect
+        assert ("does not overrule" in decision["reason"]) == (expect == "kept")
+    # Minimizing, the same values read the other way round; fewer completed trials than top_k
+    # at the step: no evidence to overrule with.
+    decision = {"verdict": "pruned", "reason": "..."}
+    overruled_by_step(decision, frozen, 9, done, top_k=3, sign=-1.0)
+    assert decision["verdict"] == "pruned"
+    overruled_by_step(decision, frozen, 9, done[:2], top_k=3, sign=1.0)
+    assert decision["verdict"] == "pruned"
