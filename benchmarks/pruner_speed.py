@@ -1,6 +1,6 @@
 """How long NAAPPruner's decision takes: median ``should_prune`` with 1000 finished trials.
 
-Run: ``python benchmarks/pruner_speed.py [--naap440 PATH]``. Two parts:
+Run: ``python benchmarks/pruner_speed.py [--naap440 PATH] [--risk 0.05]``. Two parts:
 
 * NAAP-440 mode: fits the default predictor for epoch 9 on NAAP-440's training rows, fills an
   in-memory study with 1000 COMPLETE trials, then times ``trial.should_prune()`` for trials
@@ -45,6 +45,9 @@ def main() -> None:
     parser.add_argument("--naap440", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--finished", type=int, default=1000)
     parser.add_argument("--decisions", type=int, default=200)
+    parser.add_argument(
+        "--risk", type=float, default=None, help="generic mode: StudyLearner(risk=...) too"
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -102,6 +105,8 @@ def main() -> None:
 
     pareto(predictor, train, test, args.finished, args.decisions)
     generic(args.finished, args.decisions)
+    if args.risk is not None:
+        generic(args.finished, args.decisions, args.risk)
 
 
 def pareto(predictor: NAAPPredictor, train: Any, test: Any, finished: int, decisions: int) -> None:
@@ -148,7 +153,7 @@ def pareto(predictor: NAAPPredictor, train: Any, test: Any, finished: int, decis
     )
 
 
-def generic(finished: int, decisions: int) -> None:
+def generic(finished: int, decisions: int, risk: float | None = None) -> None:
     from optuna.distributions import CategoricalDistribution, FloatDistribution
 
     from optuna_naap import StudyLearner
@@ -164,7 +169,7 @@ def generic(finished: int, decisions: int) -> None:
         speed = rng.uniform(2, 10)
         return {s: ceiling * (1 - np.exp(-(s + 1) / speed)) for s in range(30)}
 
-    learner = StudyLearner()
+    learner = StudyLearner(risk=risk)
     study = optuna.create_study(direction="maximize", pruner=NAAPPruner(learn=learner))
     trials = []
     for _ in range(finished):
@@ -202,7 +207,8 @@ def generic(finished: int, decisions: int) -> None:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED) if pruned else study.tell(
             trial, float(list(values.values())[-1])
         )
-    print(f"generic mode, NAAPPruner(): {finished} finished trials, {decisions} new trials")
+    name = "NAAPPruner()" if risk is None else f"NAAPPruner(learn=StudyLearner(risk={risk:g}))"
+    print(f"generic mode, {name}: {finished} finished trials, {decisions} new trials")
     print(
         f"should_prune: median {1000 * statistics.median(times):.2f} ms, "
         f"p90 {1000 * float(np.quantile(times, 0.9)):.2f} ms over {len(times)} calls; "

@@ -114,8 +114,8 @@ class StudyLearner:
             rule only at checkpoints where the chance measured on its model's out-of-fold
             predictions is. Below 10 completed trials the floor also waits for 20% of training.
             ``None`` (the default for now): no measured trust, both rules prune from the
-            first step. ``risk=0.05`` is safer on objectives whose early values mislead and
-            costs far more steps (docs/own_objective.md, measured on the suite's tuning seeds).
+            first step. ``risk=0.2`` kept the best within 0.5% of a tuned warm-up's on every
+            objective of the suite, at about 1.2x its steps (docs/own_objective.md, replayed).
         prior: A fitted :class:`~optuna_naap.NAAPPredictor` whose prediction is one more
             feature of the learnt model (transfer of NAAP-440 to a study of schemes trained
             with another recipe or data).
