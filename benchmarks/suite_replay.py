@@ -191,7 +191,7 @@ def replay(
             safe = safe and _shortfall(b, better, maximize) <= 0.005
             if safe and (cheapest is None or st < cheapest[1]):
                 cheapest = (w, st, b)
-        if cheapest is not None:
+        if cheapest is not None and len(frontier) > 1:  # one setting is no frontier
             mean["hindsight"] = {
                 "steps": cheapest[1],
                 "best": cheapest[2],
@@ -216,7 +216,7 @@ def replay(
                     "ok" if ok else "LOST",
                 )
             )
-        if cheapest is not None:
+        if "hindsight" in mean and cheapest is not None:
             rows.append(
                 (
                     name,
@@ -239,10 +239,16 @@ def replay(
             f"{r[7]}"
         )
     print()
+    found = sum(1 for r in rows if r[1] == "hindsight")
     for p, t in totals.items():
+        over = (
+            f" (on the {found} of {len(by_objective)} objectives with one)"
+            if p == "hindsight"
+            else ""
+        )
         print(
             f"total {p:14} {t:8.0f} steps = {t / totals['median']:.2f}x median; "
-            f"worst vs better baseline {100 * worst[p]:+.2f}%"
+            f"worst vs better baseline {100 * worst[p]:+.2f}%{over}"
         )
 
 
