@@ -201,19 +201,17 @@ def floor_trust(
     full = present.all(axis=0)
     # Steps every trial reported (the common case): all their correlations in one pass.
     low_full = _lower_rho(best_so_far[:, full], finals) if full.any() else np.empty(0)
+    full_low = dict(zip(np.asarray(steps)[full].tolist(), low_full.tolist(), strict=True))
     n_best = min(n - 1, max(top_k, math.ceil(TOP_SHARE * n)))
-    k = 0
     for j, step in enumerate(steps):
-        if full[j]:
-            rhos[step] = float(low_full[k])
+        if step in full_low:
+            rhos[step] = full_low[step]
             risks[step] = step_risk(rhos[step], n=n, n_best=n_best, percentile=percentile)
-            k += 1
         else:
             rows = np.flatnonzero(present[:, j])
             rhos[step], risks[step] = rank_trust(
                 best_so_far[rows, j], finals[rows], top_k=top_k, percentile=percentile
             )
-
     warmup: int | None = None
     for step in reversed(steps):
         if risks[step] > risk:
@@ -308,7 +306,11 @@ def overruled_by_step(
     trials extrapolates (a curve better than any it saw, predicted to end badly), and a
     pruned trial never completes to correct it."""
     at_step = sorted(
-        (sign * v for t in done if (v := t.intermediate_values.get(checkpoint)) is not None),
+        (
+            sign * v
+            for t in done
+            if (v := t.intermediate_values.get(checkpoint)) is not None and v == v
+        ),
         reverse=True,
     )
     values = [sign * v for s, v in trial.intermediate_values.items() if s <= checkpoint and v == v]

@@ -233,3 +233,16 @@ def test_a_trial_among_the_best_at_its_step_overrules_the_learnt_rule() -> None:
     assert decision["verdict"] == "pruned"
     overruled_by_step(decision, frozen, 9, done[:2], top_k=3, sign=1.0)
     assert decision["verdict"] == "pruned"
+
+
+def test_a_completed_trial_without_a_number_at_the_step_is_not_ranked() -> None:
+    done = completed(steady, 12)
+    third = sorted((t.intermediate_values[9] for t in done), reverse=True)[2]
+    nan = optuna.trial.create_trial(value=0.0, intermediate_values={9: math.nan})
+    frozen = optuna.trial.create_trial(
+        state=TrialState.RUNNING, intermediate_values={s: third for s in range(10)}
+    )
+    for others in ([nan, *done], [*done, nan]):
+        decision = {"verdict": "pruned", "reason": "..."}
+        overruled_by_step(decision, frozen, 9, others, top_k=3, sign=1.0)
+        assert decision["verdict"] == "kept"
