@@ -4,7 +4,6 @@ workers)."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -32,10 +31,16 @@ def interrupt_outside_storage(delay: float = 0.05) -> Iterator[None]:
         yield
         return
 
+    main = threading.main_thread().ident
+    assert main is not None
+
     def handler(signum: int, frame: Any) -> None:
         while frame is not None:
             if str(frame.f_globals.get("__name__", "")).startswith(STORAGE_MODULES):
-                threading.Timer(delay, os.kill, (os.getpid(), signum)).start()
+                # To the main thread itself: a process-wide kill may be taken by another
+                # thread, and a main thread blocked in a system call (a sleep, a socket read)
+                # would then see it only when that call returns.
+                threading.Timer(delay, signal.pthread_kill, (main, signum)).start()
                 return
             frame = frame.f_back
         raise KeyboardInterrupt
