@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from optuna_naap._data import NAAPDataError, load_naap440
 from optuna_naap._features import scheme_features
 from optuna_naap._images import ImageData, load_cifar10, synthetic_images
+from optuna_naap._nsga import PruningAwareNSGAIISampler
 from optuna_naap._predictor import NAAPPredictor, PredictorFileError
 from optuna_naap._recipe import Recipe
 from optuna_naap._record import DECISION_ATTR
@@ -52,6 +53,7 @@ __all__ = [
     "NAAPPruner",
     "NAAPSampler",
     "PredictorFileError",
+    "PruningAwareNSGAIISampler",
     "Recipe",
     "SchemePrescreen",
     "SchemeRule",

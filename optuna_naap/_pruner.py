@@ -13,6 +13,7 @@ from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
 
 from optuna_naap._learner import StudyLearner
+from optuna_naap._nsga import warn_if_generations_stall
 from optuna_naap._optuna import storage_of, study_id_of, trial_id_of
 from optuna_naap._pareto import ParetoObjectives
 from optuna_naap._predictor import NAAPPredictor
@@ -279,6 +280,8 @@ class NAAPPruner(BasePruner):
             return False
         record_decision(storage_of(study), trial_id_of(trial), decision)
         decided[trial_id_of(trial)] = decision
+        if decision["verdict"] == "pruned":
+            warn_if_generations_stall(study.sampler)
         return decision["verdict"] == "pruned"
 
     def _pareto(

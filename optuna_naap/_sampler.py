@@ -24,6 +24,7 @@ from optuna_naap._ledger import (
     param_slots,
     slot_value,
 )
+from optuna_naap._nsga import PruningAwareNSGAIISampler
 from optuna_naap._optuna import storage_of, study_id_of, trial_id_of
 from optuna_naap._record import (
     DUPLICATE_ATTR,
@@ -42,15 +43,18 @@ if TYPE_CHECKING:
 
 __all__ = ["BASE_SAMPLERS", "EXHAUSTED_ATTR", "PLANNED_ATTR", "NAAPSampler", "base_sampler"]
 
-#: Optuna samplers the command line and the benchmarks choose by name.
-BASE_SAMPLERS = ("random", "tpe", "nsga2")
+#: Samplers the command line and the benchmarks choose by name: "nsga2" is NSGA-II that counts
+#: pruned trials (PruningAwareNSGAIISampler), "nsga2-optuna" Optuna's own, which does not.
+BASE_SAMPLERS = ("random", "tpe", "nsga2", "nsga2-optuna")
 
 
 def base_sampler(name: str, seed: int | None = None) -> optuna.samplers.BaseSampler:
-    """Optuna's sampler called ``name`` (one of :data:`BASE_SAMPLERS`), seeded."""
+    """The sampler called ``name`` (one of :data:`BASE_SAMPLERS`), seeded."""
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "nsga2":
+        return PruningAwareNSGAIISampler(seed=seed)
+    if name == "nsga2-optuna":
         return optuna.samplers.NSGAIISampler(seed=seed)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
@@ -156,6 +160,11 @@ class NAAPSampler(BaseSampler):
         self._free: dict[int, list[list[dict[str, Any]]]] = {}
         self._relative: dict[int, dict[Slot, Any]] = {}
         self._held: dict[int, str | None] = {}  # finished trials' scheme keys
+
+    @property
+    def base_sampler(self) -> BaseSampler:
+        """The sampler that makes the choices."""
+        return self._base
 
     @property
     def space(self) -> SchemeSpace:

@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("schemes", ["_space", "_features", "_net"]),
     ("data", ["_data", "_images", "_epsilon"]),
     ("trial record", ["_record", "_task", "_trial", "_ledger"]),
-    ("multi-objective", ["_pareto", "_front"]),
+    ("multi-objective", ["_pareto", "_front", "_nsga"]),
     ("study export", ["_study_io"]),
     ("predictors", ["_predictor", "_study_predictor"]),
     ("rules", ["_judge", "_rule", "_trust", "_floor", "_learner", "_transfer"]),

@@ -16,6 +16,7 @@ from optuna_naap.benchmark import (
     BenchmarkError,
     EarlyTopKPruner,
     FitContext,
+    OraclePruner,
     ReplayObjective,
     builtin_pruners,
     pareto_front,
@@ -110,6 +111,26 @@ def test_early_top_k_pruner(frame: pd.DataFrame) -> None:
         assert trial.last_step == (1 if pruned else 4)
     with pytest.raises(ValueError, match="k=0"):
         EarlyTopKPruner(0)
+
+
+def test_the_oracle_trains_only_the_pools_best_beyond_the_first_epoch(
+    frame: pd.DataFrame,
+) -> None:
+    pool = frame.sample(40, random_state=6)
+    result = replay_study(pool, OraclePruner(pool, top_k=5), sampler="tpe", max_epochs=9)
+    assert result.regret == 0 and result.pruned == 35
+    assert result.recall == 0.5  # 5 of the 10 best (the top-10 recall), as asked
+    assert result.compute == pytest.approx((40 * 1 + 5 * 8) / (40 * 9))
+    # In the protocol each fold's oracle knows its own fold, the rows it replays.
+    results = run_benchmark(
+        frame.sample(40, random_state=7), pruners=["oracle"], samplers=["random"], seeds=[0]
+    )
+    assert all(r.recall == 1 for r in results)  # 2 folds of 20: the 10 best of each trained
+    assert all(r.compute == pytest.approx((20 + 10 * 89) / (20 * 90)) for r in results)
+    with pytest.raises(BenchmarkError, match="needs the replayed rows"):
+        FitContext(pool, 9).oracle()
+    with pytest.raises(ValueError, match="MaxAccuracy"):
+        OraclePruner(pool.drop(columns="MaxAccuracy"))
 
 
 def test_run_benchmark_fits_on_the_other_folds(frame: pd.DataFrame) -> None:

@@ -33,6 +33,7 @@ from optuna_naap.benchmark import (
     AccuracyMedianPruner,
     BenchmarkError,
     FitContext,
+    OraclePruner,
     replay_study,
     run_benchmark,
     summarize,
@@ -318,6 +319,26 @@ def test_every_pruned_trial_of_a_replay_was_dominated(train: pd.DataFrame) -> No
                 assert rival.values[1] <= decision["costs"][0]
 
 
+def test_the_oracle_keeps_the_whole_front_and_prunes_only_the_dominated(
+    train: pd.DataFrame,
+) -> None:
+    pool = train.sample(60, random_state=2)
+    storage = optuna.storages.InMemoryStorage()
+    result = replay_study(
+        pool, OraclePruner(pool), objectives="accuracy,macs", storage=storage, study_name="o"
+    )
+    assert result.front_recall == 1 and result.hv_regret == 0 and result.pruned > 0
+    study = optuna.load_study(study_name="o", storage=storage)
+    final = dict(zip(pool.ModelId, pool.MaxAccuracy, strict=True))
+    for trial in study.trials:
+        if trial.state != TrialState.PRUNED:
+            continue
+        mine = final[trial.user_attrs["naap:model_id"]]
+        macs = scheme_features(trial.user_attrs["naap:scheme"])["NumMACs"]
+        earlier = [t for t in study.trials[: trial.number] if t.state == TrialState.COMPLETE]
+        assert any(t.values[0] > mine and t.values[1] <= macs for t in earlier)
+
+
 def test_accuracy_median_baseline_prunes_on_accuracy_alone(train: pd.DataFrame) -> None:
     result = replay_study(
         train.iloc[:40],
@@ -341,6 +362,10 @@ def test_run_benchmark_with_objectives(train: pd.DataFrame) -> None:
     assert [r["pruner"] for r in rows] == ["nop", "median-accuracy"]
     nop = rows[0]
     assert nop["compute"] == 1 and nop["front_recall"] == 1 and nop["hv_regret"] == 0
+    # The first half of a study has found at most what the whole study found.
+    for result in results:
+        assert result.hv_regret <= result.hv_regret_half <= 1
+    assert any(r.hv_regret_half > 0 for r in results if r.pruner == "nop")
     with pytest.raises(BenchmarkError, match="'accuracy' once"):
         run_benchmark(train, objectives="macs,params")
 

@@ -33,7 +33,12 @@ Example:
 from __future__ import annotations
 
 from optuna_naap._record import MODEL_ID_ATTR
-from optuna_naap.benchmark._baselines import AccuracyMedianPruner, EarlyTopKPruner, optuna_pruners
+from optuna_naap.benchmark._baselines import (
+    AccuracyMedianPruner,
+    EarlyTopKPruner,
+    OraclePruner,
+    optuna_pruners,
+)
 from optuna_naap.benchmark._protocol import (
     FitContext,
     PrunerFactory,
@@ -66,6 +71,7 @@ __all__ = [
     "AccuracyMedianPruner",
     "BenchmarkError",
     "EarlyTopKPruner",
+    "OraclePruner",
     "FitContext",
     "PrunerFactory",
     "ReplayObjective",

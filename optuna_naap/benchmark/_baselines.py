@@ -1,11 +1,12 @@
 """The pruners the benchmarks compare NAAPPruner with: Optuna's own by name (re-exported from
-``optuna_naap._optuna_pruners``), and two baselines
-of the replay (an early top-k rule, MedianPruner's rule on the accuracy of a multi-objective
-study)."""
+``optuna_naap._optuna_pruners``), two baselines of the replay (an early top-k rule,
+MedianPruner's rule on the accuracy of a multi-objective study), and the oracle that knows
+every replayed final (the floor)."""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import optuna
@@ -15,9 +16,14 @@ from optuna.trial import TrialState
 
 from optuna_naap._checks import check_int
 from optuna_naap._optuna_pruners import optuna_pruners
+from optuna_naap._pareto import ParetoObjectives, ParetoReferences, dominating_trial, trial_costs
+from optuna_naap._record import MODEL_ID_ATTR
 from optuna_naap._trial import accuracy_curve
 
-__all__ = ["AccuracyMedianPruner", "EarlyTopKPruner", "optuna_pruners"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["AccuracyMedianPruner", "EarlyTopKPruner", "OraclePruner", "optuna_pruners"]
 
 
 class EarlyTopKPruner(BasePruner):
@@ -89,3 +95,63 @@ class AccuracyMedianPruner(BasePruner):
             return False
         best = max((v for v in curve.values() if math.isfinite(v)), default=-math.inf)
         return best < float(np.median(finite))
+
+
+class OraclePruner(BasePruner):
+    """The floor of the replay: a pruner that knows the final of every scheme it judges.
+
+    Single objective: after the first epoch, a trial is pruned unless its scheme is among the
+    ``top_k`` best finals of ``pool`` (every scheme is looked at for one epoch, only the best
+    are trained: the least compute that keeps the top-``top_k`` recall at 1, in any order).
+    Multi-objective (asked through :func:`~optuna_naap.should_prune`): after the first epoch,
+    a trial is pruned when a completed trial of the study that costs no more ended better than
+    the trial's own final, or ``references.k`` reference rows that cost no more did: the Pareto
+    rule's protocol with a perfect predictor and no margin, so its compute depends on the
+    order schemes arrive in, as NAAPPruner's does. No real pruner can know the finals; the
+    oracle says how far each is from what knowing them would save.
+
+    Args:
+        pool: The replayed rows (``ModelId``, ``MaxAccuracy``); trials name their row with
+            the ``naap:model_id`` user attribute (:class:`ReplayObjective` records it).
+        top_k: Single objective: how many of the pool's best are trained.
+        references: Multi-objective: the reference rows NAAPPruner is given too.
+    """
+
+    #: :func:`~optuna_naap.should_prune` asks it in multi-objective studies.
+    multi_objective = True
+
+    def __init__(
+        self,
+        pool: pd.DataFrame,
+        *,
+        top_k: int = 10,
+        references: ParetoReferences | None = None,
+    ) -> None:
+        check_int("top_k", top_k, low=1)
+        missing = {"ModelId", "MaxAccuracy"} - set(pool.columns)
+        if missing:
+            raise ValueError(f"the oracle's pool needs {', '.join(sorted(missing))} columns")
+        ids = pool["ModelId"].astype(int)
+        self._final = dict(zip(ids, pool["MaxAccuracy"].astype(float), strict=True))
+        self._top = set(pool.nlargest(top_k, "MaxAccuracy")["ModelId"].astype(int))
+        self._references = references
+
+    def prune(self, study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        model = trial.user_attrs.get(MODEL_ID_ATTR)
+        if not accuracy_curve(trial) or model is None or int(model) not in self._final:
+            return False
+        if len(study.directions) == 1:
+            return int(model) not in self._top
+        final = self._final[int(model)]
+        objectives = ParetoObjectives.of_study(study)
+        costs = trial_costs(trial, objectives)
+        if isinstance(costs, str):
+            return False
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        own, _, _ = dominating_trial(done, objectives, costs)
+        if not math.isnan(own) and own > final:
+            return True
+        if self._references is None:
+            return False
+        shared, _ = self._references.bar(objectives, costs)
+        return not math.isnan(shared) and shared > final

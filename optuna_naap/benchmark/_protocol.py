@@ -24,7 +24,12 @@ from optuna_naap._rule import SchemeRule, default_decision_epochs
 from optuna_naap._sampler import BASE_SAMPLERS
 from optuna_naap._task import NAAP440_DATA
 from optuna_naap._transfer import TRANSFER_LEARNER
-from optuna_naap.benchmark._baselines import AccuracyMedianPruner, EarlyTopKPruner, optuna_pruners
+from optuna_naap.benchmark._baselines import (
+    AccuracyMedianPruner,
+    EarlyTopKPruner,
+    OraclePruner,
+    optuna_pruners,
+)
 from optuna_naap.benchmark._replay import (
     BenchmarkError,
     ReplayResult,
@@ -52,6 +57,7 @@ class FitContext:
         data: The data the replayed rows were trained on (their task's name).
         knowledge: Rows of another task to transfer from (NAAP-440 in a replay of other
             data), or ``None``: transfer pruners then take their prior from :attr:`rows`.
+        pool: The rows replayed with these pruners (the fold), which only the oracle reads.
     """
 
     rows: pd.DataFrame
@@ -59,6 +65,7 @@ class FitContext:
     predictor_options: Mapping[str, Any] = field(default_factory=dict)
     data: str = NAAP440_DATA
     knowledge: pd.DataFrame | None = None
+    pool: pd.DataFrame | None = None
     _cache: dict[int, NAAPPredictor] = field(default_factory=dict, repr=False)
     _prior: list[NAAPPredictor] = field(default_factory=list, repr=False)
 
@@ -90,6 +97,13 @@ class FitContext:
         )
         return NAAPPruner(rule)
 
+    def oracle(self, **options: Any) -> OraclePruner:
+        """The :class:`OraclePruner` of :attr:`pool` (multi-objective: with the rows' finals
+        as reference rows, as :meth:`naap` gives NAAPPruner)."""
+        if self.pool is None:
+            raise BenchmarkError("the oracle needs the replayed rows: FitContext(pool=...)")
+        return OraclePruner(self.pool, **options)
+
 
 PrunerFactory = Callable[[FitContext], BasePruner]
 
@@ -113,14 +127,16 @@ def builtin_pruners(
     ``naap-scratch`` (``NAAPPruner(transfer=False)``: the study's own trials alone, the default
     StudyLearner),
     ``naap-at-10%`` (one decision at 10%), ``naap-cautious`` (confidence 0.99) and
-    ``naap-top10`` (top_k 10 with confidence 0.99).
+    ``naap-top10`` (top_k 10 with confidence 0.99), and ``oracle`` (:class:`OraclePruner`:
+    knows the finals, trains only the fold's 10 best beyond epoch 1; the floor).
 
     For multi-objective replays (``multi_objective=True``): ``nop`` (no pruning: Optuna's only
     option there), ``median-accuracy`` (a naive scalarised rule: MedianPruner's rule on the
     accuracy alone, :class:`AccuracyMedianPruner`), ``NAAPPruner`` (the Pareto rule with the
     defaults: decisions after epoch 1 and at 10%, confidence 0.9, reference rows k=3) and
     ``NAAPPruner-lean`` (decisions at 1, 10% and a third of training, confidence 0.8, k=5:
-    less compute for a little front recall, chosen with ``benchmarks/tune_pareto.py``).
+    less compute for a little front recall, chosen with ``benchmarks/tune_pareto.py``) and
+    ``oracle`` (:class:`OraclePruner`: the Pareto rule's protocol knowing every final).
     """
     warmup = max(1, round(0.1 * max_epochs))
     if multi_objective:
@@ -128,6 +144,7 @@ def builtin_pruners(
             "nop": lambda c: optuna.pruners.NopPruner(),
             "median-accuracy": lambda c: AccuracyMedianPruner(n_warmup_steps=warmup),
             "NAAPPruner": lambda c: c.naap(),
+            "oracle": lambda c: c.oracle(references=ParetoReferences(c.rows)),
             "NAAPPruner-lean": lambda c: c.naap(
                 sorted({1, warmup, max(1, round(max_epochs / 3))}),
                 confidence=0.8,
@@ -142,6 +159,7 @@ def builtin_pruners(
     return {
         **baselines,
         "top10-after-1": lambda c: EarlyTopKPruner(10, epoch=1),
+        "oracle": lambda c: c.oracle(),
         "naap": lambda c: c.naap(),
         "naap-transfer": lambda c: NAAPPruner(
             learn=StudyLearner(**TRANSFER_LEARNER), transfer=c.prior()
@@ -151,14 +169,6 @@ def builtin_pruners(
         "naap-cautious": lambda c: c.naap(confidence=0.99),
         "naap-top10": lambda c: c.naap(top_k=10, confidence=0.99),
     }
-
-
-def _make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
 
 
 def run_benchmark(
@@ -288,6 +298,7 @@ def run_benchmark(
                         dict(predictor_options or {}),
                         data=data,
                         knowledge=knowledge,
+                        pool=frame.iloc[parts[fold]],
                     )
                 }
             bar.update(task, description=f"fold {fold + 1}/{folds} {name} {sampler} seed {seed}")

@@ -60,6 +60,7 @@ def summarize(results: Sequence[ReplayResult]) -> list[dict[str, Any]]:
                 min_front_recall=float(np.min([r.front_recall for r in rows])),
                 hv_regret=float(np.mean([r.hv_regret for r in rows])),
                 max_hv_regret=float(np.max([r.hv_regret for r in rows])),
+                hv_regret_half=float(np.mean([r.hv_regret_half for r in rows])),
             )
     return summary
 

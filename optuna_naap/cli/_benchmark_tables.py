@@ -36,7 +36,8 @@ def naap440_table(
         table.title = (
             f"NAAP-440 multi-objective replay ({summary[0]['objectives']}): {rows} schemes in "
             f"{options.folds} folds, {options.seeds} seed(s) per sampler; means, min/max over "
-            "studies; * = Pareto front of compute and front recall"
+            "studies; HV @1/2 = HV regret of the first half of the trials; * = Pareto front "
+            "of compute and front recall"
         )
     recall, regret = ("front_recall", "hv_regret") if multi else ("recall", "regret")
     columns = (
@@ -47,6 +48,7 @@ def naap440_table(
         "min",
         "hv regret" if multi else "regret",
         "max",
+        *(("HV @1/2",) if multi else ()),
         "1st prune",
         "wall s",
     )
@@ -63,10 +65,11 @@ def naap440_table(
             f"{row['min_' + recall]:.2f}",
             f"{100 * row[regret]:.3f}%" if multi else f"{row[regret]:.4f}",
             f"{100 * row['max_' + regret]:.3f}%" if multi else f"{row['max_' + regret]:.4f}",
+            *((f"{100 * row['hv_regret_half']:.2f}%",) if multi else ()),
             f"{row['first_pruned']:.1f}" if math.isfinite(row["first_pruned"]) else "-",
             f"{row['wall_s']:.1f}",
         )
-    console = Console(width=max(Console().width, 100))  # the table's columns need 100
+    console = Console(width=max(Console().width, 115))  # the table's columns need 115
     console.print(table)
     if out is not None:
         console.print(f"wrote {out / 'benchmark.json'} and {out / 'pareto.png'}")

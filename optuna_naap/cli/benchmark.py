@@ -33,10 +33,10 @@ DESCRIPTION = (
 #: The pruner names of each benchmark (a test checks them against the benchmark modules).
 REPLAY_PRUNERS = (
     "nop", "median", "percentile75", "successive-halving", "hyperband", "wilcoxon",
-    "patient-median", "top10-after-1", "naap", "naap-transfer", "naap-scratch", "naap-at-10%",
-    "naap-cautious", "naap-top10",
+    "patient-median", "top10-after-1", "oracle", "naap", "naap-transfer", "naap-scratch",
+    "naap-at-10%", "naap-cautious", "naap-top10",
 )  # fmt: skip
-PARETO_PRUNERS = ("nop", "median-accuracy", "NAAPPruner", "NAAPPruner-lean")
+PARETO_PRUNERS = ("nop", "median-accuracy", "NAAPPruner", "oracle", "NAAPPruner-lean")
 SUITE_PRUNERS = (
     "nop", "median", "percentile25", "percentile75", "successive-halving", "hyperband",
     "wilcoxon", "patient-median", "tuned", "naap",
@@ -98,7 +98,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--samplers",
         metavar="NAMES",
-        help="among random,tpe,nsga2 (default random,tpe; with --objectives all three)",
+        help=(
+            "among random,tpe,nsga2,nsga2-optuna (default random,tpe; with --objectives "
+            "random,tpe,nsga2); nsga2 counts pruned trials at their predicted values, "
+            "nsga2-optuna is Optuna's own, which counts completed trials only"
+        ),
     )
     parser.add_argument(
         "--seeds", type=positive_int, default=3, metavar="N", help="seeds (default 3)"

@@ -85,7 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sampler",
         choices=("tpe", "random", "nsga2"),
         default="tpe",
-        help="base sampler under NAAPSampler (default tpe; nsga2 for multi-objective studies)",
+        help="base sampler under NAAPSampler (default tpe; nsga2 for multi-objective studies: "
+        "NSGA-II counting pruned trials at their predicted values)",
     )
     parser.add_argument(
         "--exhaustive", action="store_true", help="train every scheme of the space once"
