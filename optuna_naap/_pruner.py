@@ -61,10 +61,10 @@ class NAAPPruner(BasePruner):
       on the study's own completed trials; the references are the study's own finals only
       (docs/transfer.md).
     * ``"study"``: any other trial is judged by ``learn`` (a
-      :class:`~optuna_naap.StudyLearner`): the MedianPruner rule at every step, and at
-      checkpoints a model learnt from the study's own completed trials that prunes a trial
-      which cannot plausibly reach the study's top. ``learn=False`` keeps such trials (and
-      says why).
+      :class:`~optuna_naap.StudyLearner`): the MedianPruner rule, and at checkpoints a
+      model of the study's own completed trials that prunes a trial which cannot plausibly
+      reach the study's top, each only where the study's trials say it can be trusted.
+      ``learn=False`` keeps such trials (and says why).
 
     Once a trial is pruned it stays pruned: later steps answer ``True`` too, as Optuna's
     pruners do. Every decision is written to the trial's user attributes: ``naap:decision``

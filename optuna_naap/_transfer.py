@@ -23,7 +23,12 @@ _PRIOR_LOCK = threading.Lock()
 #: replays) and a top-10 bar at confidence 0.95. Chosen on a proxy task, NAAP-440's training
 #: rows cut to 12 epochs and replayed as an undeclared task (top-10 recall 1.00, compute 42%,
 #: against 0.80 and 31% with the median floor); docs/transfer.md has the figures.
-TRANSFER_LEARNER: dict[str, Any] = {"top_k": 10, "confidence": 0.95, "floor_percentile": None}
+TRANSFER_LEARNER: dict[str, Any] = {
+    "top_k": 10,
+    "confidence": 0.95,
+    "floor_percentile": None,
+    "risk": None,
+}
 
 
 #: How decision records name the prior fit on the packaged NAAP-440 data.
