@@ -4,7 +4,7 @@ The 40 test rows (IsTest=1) are never read here. Each fold holds out 40 rows, so
 out of 780 pairs as in the paper's protocol (but the folds are not the official test split, so
 the figures are not comparable to the test table). Usage:
 
-    python benchmarks/predictor_cv.py PATH/naap440v2.csv [--epochs 0,3,6,9] [--loss RMSE]
+    python benchmarks/predictor_cv.py [PATH/naap440v2.csv] [--epochs 0,3,6,9] [--loss RMSE]
         [--n-models 5] [--iterations 500] [--learning-rate 0.05] [--depth 6] [--repeats 1]
         [--architecture-weight auto|W] [--raw-curves]
 """
@@ -21,12 +21,12 @@ from rich.table import Table
 from sklearn.model_selection import KFold
 
 from optuna_naap import NAAPPredictor, load_naap440
-from optuna_naap.metrics import mean_absolute_error, num_violations
+from optuna_naap.metrics import kendall_tau, mean_absolute_error, num_violations
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("csv")
+    parser.add_argument("csv", nargs="?", default=None, help="default: the packaged rows")
     parser.add_argument("--epochs", default="0,3,6,9")
     parser.add_argument("--loss", default="RMSE")
     parser.add_argument("--n-models", type=int, default=5)
@@ -46,13 +46,14 @@ def main() -> None:
         "epochs",
         "violations / 780 (mean)",
         "MAE (mean)",
+        "Kendall tau (mean)",
         "architecture weights",
         "seconds",
     ):
         table.add_column(column, justify="right")
     for k in [int(x) for x in args.epochs.split(",")]:
         start = time.perf_counter()
-        violations, maes, weights = [], [], []
+        violations, maes, taus, weights = [], [], [], []
         folds = [
             split
             for repeat in range(args.repeats)
@@ -78,10 +79,12 @@ def main() -> None:
             predicted = predictor.predict(held)
             violations.append(num_violations(held.MaxAccuracy, predicted)[0])
             maes.append(mean_absolute_error(held.MaxAccuracy, predicted))
+            taus.append(kendall_tau(held.MaxAccuracy, predicted))
         table.add_row(
             str(k),
             f"{np.mean(violations):.1f}",
             f"{np.mean(maes):.4f}",
+            f"{np.mean(taus):.3f}",
             " ".join(f"{w:g}" for w in weights),
             f"{time.perf_counter() - start:.0f}",
         )
