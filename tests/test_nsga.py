@@ -12,8 +12,8 @@ from options import FAST
 from optuna.trial import TrialState
 
 from optuna_naap import NAAPSampler, PruningAwareNSGAIISampler
-from optuna_naap._nsga import predicted_values
-from optuna_naap._optuna import storage_of, study_id_of, trial_id_of
+from optuna_naap._nsga import predicted_values, warn_if_generations_stall
+from optuna_naap._optuna import quietly, storage_of, study_id_of, trial_id_of
 from optuna_naap._sampler import base_sampler
 from optuna_naap.benchmark import FitContext, replay_study
 from optuna_naap.pareto import ParetoObjectives
@@ -136,3 +136,27 @@ def test_without_pruned_trials_it_samples_exactly_as_nsga2() -> None:
         study.optimize(objective, n_trials=30)
         params.append([t.params for t in study.trials])
     assert params[0] == params[1]
+
+
+@pytest.mark.parametrize(
+    ("sampler", "warns"),
+    [
+        (optuna.samplers.NSGAIISampler(seed=0), True),
+        (quietly(optuna.samplers.NSGAIIISampler, seed=0), True),  # experimental in Optuna
+        (NAAPSampler(optuna.samplers.NSGAIISampler(seed=0)), True),  # the base is looked at
+        (NAAPSampler(PruningAwareNSGAIISampler(seed=0)), False),
+        (optuna.samplers.TPESampler(seed=0), False),
+    ],
+)
+def test_the_stall_warning_names_the_fix_once_per_sampler(
+    sampler: optuna.samplers.BaseSampler, warns: bool
+) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_if_generations_stall(sampler)
+        warn_if_generations_stall(sampler)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == int(warns)
+    assert all(
+        "use optuna_naap.PruningAwareNSGAIISampler" in m.replace("Use", "use") for m in messages
+    )
