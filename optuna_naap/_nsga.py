@@ -111,9 +111,13 @@ class PruningAwareNSGAIISampler(optuna.samplers.NSGAIISampler):
         .. code-block:: python
 
             import optuna
-            from optuna_naap import NAAPPruner, NAAPSampler, suggest_scheme
+            from optuna_naap import (
+                NAAPPruner,
+                NAAPSampler,
+                PruningAwareNSGAIISampler,
+                suggest_scheme,
+            )
             from optuna_naap.pareto import objective_values
-            from optuna_naap import PruningAwareNSGAIISampler
 
             def objective(trial):
                 scheme = suggest_scheme(trial)

@@ -16,9 +16,9 @@ from optuna.trial import TrialState
 
 from optuna_naap._checks import check_int
 from optuna_naap._optuna_pruners import optuna_pruners
-from optuna_naap._pareto import ParetoObjectives, ParetoReferences, dominating_trial, trial_costs
-from optuna_naap._record import MODEL_ID_ATTR
-from optuna_naap._trial import accuracy_curve
+from optuna_naap._pareto import ParetoObjectives, ParetoReferences, judge_pareto, trial_costs
+from optuna_naap._record import MODEL_ID_ATTR, new_decision
+from optuna_naap._trial import accuracy_curve, latest_epoch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,16 +142,20 @@ class OraclePruner(BasePruner):
             return False
         if len(study.directions) == 1:
             return int(model) not in self._top
-        final = self._final[int(model)]
         objectives = ParetoObjectives.of_study(study)
         costs = trial_costs(trial, objectives)
         if isinstance(costs, str):
             return False
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        own, _, _ = dominating_trial(done, objectives, costs)
-        if not math.isnan(own) and own > final:
-            return True
-        if self._references is None:
-            return False
-        shared, _ = self._references.bar(objectives, costs)
-        return not math.isnan(shared) and shared > final
+        # NAAPPruner's own Pareto rule, given the true final as its prediction and no margin.
+        decision = new_decision(int(latest_epoch(trial) or 0), trial=trial)
+        judge_pareto(
+            decision,
+            study,
+            objectives,
+            costs,
+            predicted=self._final[int(model)],
+            std=0.0,
+            margin=0.0,
+            references=self._references,
+        )
+        return bool(decision["verdict"] == "pruned")

@@ -196,8 +196,9 @@ def run_benchmark(
         frame: NAAP-440 rows with their ``Scheme`` column (:func:`~optuna_naap.load_naap440`).
         pruners: Names of :func:`builtin_pruners`, or a mapping of names to factories
             (default: all built-in ones).
-        samplers: Among ``"random"``, ``"tpe"`` and ``"nsga2"`` (default: random and tpe;
-            with ``objectives``, all three).
+        samplers: Among ``"random"``, ``"tpe"``, ``"nsga2"`` (NSGA-II counting pruned
+            trials) and ``"nsga2-optuna"`` (Optuna's own; default: random and tpe; with
+            ``objectives``, random, tpe and nsga2).
         seeds: Seeds of the samplers and of the replay order.
         folds: Number of disjoint parts (at least 2).
         split_seed: Seed of the split.
