@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from optuna_naap._objective import CIFAR10Objective, train_scheme
     from optuna_naap._prescreen import SchemePrescreen
     from optuna_naap._pruner import NAAPPruner
-    from optuna_naap._rule import SchemeRule
+    from optuna_naap._rule import LEAN_BAR, SchemeRule
     from optuna_naap._should_prune import should_prune
     from optuna_naap._study_predictor import StudyPredictor
 
@@ -48,6 +48,7 @@ __all__ = [
     "DECISION_ATTR",
     "CIFAR10Objective",
     "ImageData",
+    "LEAN_BAR",
     "NAAPDataError",
     "NAAPPredictor",
     "NAAPPruner",
@@ -82,6 +83,7 @@ _LAZY = {
     "NAAPPruner": "optuna_naap._pruner",
     "should_prune": "optuna_naap._should_prune",
     "SchemeRule": "optuna_naap._rule",
+    "LEAN_BAR": "optuna_naap._rule",
     "StudyLearner": "optuna_naap._learner",
     "StudyPredictor": "optuna_naap._study_predictor",
     "SchemePrescreen": "optuna_naap._prescreen",

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from options import FAST
 
-from optuna_naap import scheme_params
+from optuna_naap import NAAPPruner, scheme_params
 from optuna_naap.benchmark import (
     MODEL_ID_ATTR,
     BenchmarkError,
@@ -285,3 +285,29 @@ def test_cli_benchmark(
     err = capsys.readouterr().err.strip()
     assert err.startswith("optuna-naap benchmark: error: unknown pruner 'bogus'")
     assert len(err.splitlines()) == 1
+
+
+def test_naap_lean_replays_the_lean_bar(frame: pd.DataFrame) -> None:
+    """``naap-lean`` is NAAP-440's rule with LEAN_BAR: its decisions judge against the top-10
+    of the known finals where the defaults' judge against the top-20."""
+    from optuna_naap import LEAN_BAR
+    from optuna_naap.benchmark import FitContext, builtin_pruners, replay_study
+
+    rows = frame[frame.IsTest == 0]
+    context = FitContext(rows.head(120), 90, FAST)
+    pruners = builtin_pruners(90)
+    lean = pruners["naap-lean"](context)
+    assert isinstance(lean, NAAPPruner) and lean.rule is not None
+    assert (lean.rule.top_k, lean.rule.confidence) == (LEAN_BAR["top_k"], LEAN_BAR["confidence"])
+    for name, bar in (("naap-lean", "top-10 threshold"), ("naap", "top-20 threshold")):
+        storage = optuna.storages.InMemoryStorage()
+        result = replay_study(
+            rows.iloc[120:180], pruners[name](context), storage=storage, study_name=name
+        )
+        assert 0 < result.pruned < result.trials
+        reasons = [
+            t.user_attrs["naap:decision"]["reason"]
+            for t in optuna.load_study(study_name=name, storage=storage).trials
+            if t.state == optuna.trial.TrialState.PRUNED
+        ]
+        assert reasons and all(bar in r for r in reasons)

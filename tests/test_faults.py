@@ -192,6 +192,19 @@ CLI_CASES: list[tuple[str, str, int, str]] = [
         "--pruner median judges one value",
     ),
     (
+        "search-lean-pareto",
+        "search --storage {db} --study-name n --objectives accuracy,macs --pruner naap-lean",
+        2,
+        "--pruner naap-lean judges one value",
+    ),
+    (
+        "search-lean-other-data",
+        "search --storage {db} --study-name n --data synthetic --pruner naap-lean",
+        2,
+        "--pruner naap-lean is a bar of NAAP-440's CIFAR-10 finals, not on the scale of --data "
+        "synthetic",
+    ),
+    (
         "search-into-import",
         "search --storage {db} --study-name imp --data synthetic",
         2,

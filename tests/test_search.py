@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import pandas as pd
 import pytest
 
+from optuna_naap import NAAPPruner
 from optuna_naap.cli import main
 
 pytestmark = pytest.mark.e2e  # the search command in subprocesses, Ctrl-C
@@ -250,3 +252,31 @@ def test_an_ignored_sigint_stays_ignored() -> None:
             time.sleep(0.2)
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_naap_lean_is_the_lean_bar_on_naap440s_task(
+    naap440_frame: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--pruner naap-lean``: NAAP-440's rule with LEAN_BAR (top-10 at 0.95) and said so;
+    ``--pruner naap`` keeps the defaults (top-20 at 0.9)."""
+    import argparse
+
+    from rich.console import Console
+
+    from optuna_naap import LEAN_BAR
+    from optuna_naap.cli._search_setup import NAAPRows, SearchOptions, make_pruner
+    from optuna_naap.cli.search import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    rows = NAAPRows(None)
+    rows._frame = naap440_frame[naap440_frame.IsTest == 0].head(80)  # a quick fit
+    console = Console(width=200)
+    for name, top_k, confidence in (("naap-lean", 10, 0.95), ("naap", 20, 0.9)):
+        args = parser.parse_args(["--pruner", name, "--epochs", "12"])
+        pruner = make_pruner(SearchOptions.from_args(args), rows, console)
+        assert isinstance(pruner, NAAPPruner) and pruner.rule is not None
+        assert (pruner.rule.top_k, pruner.rule.confidence) == (top_k, confidence)
+    assert dict(LEAN_BAR) == {"top_k": 10, "confidence": 0.95}
+    out = capsys.readouterr().out
+    assert out.count("naap-lean: a top-10 bar at confidence 0.95") == 1

@@ -20,7 +20,7 @@ from optuna_naap._pareto import (
 )
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._pruner import NAAPPruner
-from optuna_naap._rule import SchemeRule, default_decision_epochs
+from optuna_naap._rule import LEAN_BAR, SchemeRule, default_decision_epochs
 from optuna_naap._sampler import BASE_SAMPLERS
 from optuna_naap._task import NAAP440_DATA
 from optuna_naap._transfer import TRANSFER_LEARNER
@@ -126,9 +126,10 @@ def builtin_pruners(
     study's own trials, with :data:`~optuna_naap._transfer.TRANSFER_LEARNER`'s settings),
     ``naap-scratch`` (``NAAPPruner(transfer=False)``: the study's own trials alone, the default
     StudyLearner),
-    ``naap-at-10%`` (one decision at 10%), ``naap-cautious`` (confidence 0.99) and
-    ``naap-top10`` (top_k 10 with confidence 0.99), and ``oracle`` (:class:`OraclePruner`:
-    knows the finals, trains only the fold's 10 best beyond epoch 1; the floor).
+    ``naap-at-10%`` (one decision at 10%), ``naap-cautious`` (confidence 0.99),
+    ``naap-top10`` (top_k 10 with confidence 0.99), ``naap-lean`` (:data:`~optuna_naap.LEAN_BAR`:
+    top_k 10 with confidence 0.95), and ``oracle`` (:class:`OraclePruner`: knows the finals,
+    trains only the fold's 10 best beyond epoch 1; the floor).
 
     For multi-objective replays (``multi_objective=True``): ``nop`` (no pruning: Optuna's only
     option there), ``median-accuracy`` (a naive scalarised rule: MedianPruner's rule on the
@@ -168,6 +169,7 @@ def builtin_pruners(
         "naap-at-10%": lambda c: c.naap((warmup,)),
         "naap-cautious": lambda c: c.naap(confidence=0.99),
         "naap-top10": lambda c: c.naap(top_k=10, confidence=0.99),
+        "naap-lean": lambda c: c.naap(**LEAN_BAR),
     }
 
 
