@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from optuna_naap._forest import Forest, UnsupportedModel
+
 if TYPE_CHECKING:
     import pandas as pd
     from catboost import CatBoost
@@ -18,6 +20,12 @@ __all__ = ["Component"]
 
 #: Virtual ensembles per CatBoost model for the predicted spread.
 VIRTUAL_ENSEMBLES = 10
+#: Below this many rows the trees are evaluated with numpy (the same numbers, without
+#: CatBoost's per-call overhead); batches go to CatBoost, which is faster on many rows.
+_FOREST_ROWS = 64
+#: Reading a model's trees costs about as much as 100-200 CatBoost calls, so it is done at the
+#: component's 20th small call: a pruner's predictor gets there, a cross-validation's does not.
+_FOREST_AFTER_CALLS = 20
 
 
 class Component:
@@ -34,6 +42,24 @@ class Component:
         self.models = models
         self.feature_names = feature_names
         self.calibration = calibration
+        self._forests: list[Forest] | None = None
+        self._small_calls = 0
+
+    def _small_forests(self, rows: int) -> list[Forest] | None:
+        """The models' trees for numpy when ``rows`` is a few rows of a component that keeps
+        being asked (a pruner's); None where CatBoost answers (batches, a model asked a few
+        times, or trees the numpy evaluator does not reproduce)."""
+        if rows >= _FOREST_ROWS:
+            return None
+        if self._forests is None:
+            self._small_calls += 1
+            if self._small_calls < _FOREST_AFTER_CALLS:
+                return None
+            try:
+                self._forests = [Forest.from_catboost(m) for m in self.models]
+            except UnsupportedModel:
+                self._forests = []
+        return self._forests or None
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The component's columns as a float matrix.
@@ -51,27 +77,33 @@ class Component:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         slope, intercept = self.calibration
-        threads = 1 if len(x) < 64 else -1  # a thread pool costs more than a few rows
-        return (
-            slope * np.mean([m.predict(x, thread_count=threads) for m in self.models], axis=0)
-            + intercept
-        )
+        forests = self._small_forests(len(x))
+        if forests is not None:
+            raw = [f.predict(x) for f in forests]
+        else:
+            threads = 1 if len(x) < 64 else -1  # a thread pool costs more than a few rows
+            raw = [m.predict(x, thread_count=threads) for m in self.models]
+        return slope * np.mean(raw, axis=0) + intercept
 
     def members(self, x: np.ndarray) -> np.ndarray:
         """Predictions of every virtual ensemble of every model: rows x members."""
         slope, intercept = self.calibration
-        threads = 1 if len(x) < 64 else -1
-        virtual = [
-            np.asarray(
-                m.virtual_ensembles_predict(
-                    x,
-                    prediction_type="VirtEnsembles",
-                    virtual_ensembles_count=VIRTUAL_ENSEMBLES,
-                    thread_count=threads,
-                )
-            )[:, :, 0]
-            for m in self.models
-        ]
+        forests = self._small_forests(len(x))
+        if forests is not None:
+            virtual = [f.virtual_ensembles(x, VIRTUAL_ENSEMBLES) for f in forests]
+        else:
+            threads = 1 if len(x) < 64 else -1
+            virtual = [
+                np.asarray(
+                    m.virtual_ensembles_predict(
+                        x,
+                        prediction_type="VirtEnsembles",
+                        virtual_ensembles_count=VIRTUAL_ENSEMBLES,
+                        thread_count=threads,
+                    )
+                )[:, :, 0]
+                for m in self.models
+            ]
         return slope * np.concatenate(virtual, axis=1) + intercept
 
     def to_json(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_scheme",
             "_recipe",
             "_metrics",
+            "_forest",
             "_component",
             "_predictor_file",
             "_packaged",
