@@ -280,3 +280,43 @@ def test_naap_lean_is_the_lean_bar_on_naap440s_task(
     assert dict(LEAN_BAR) == {"top_k": 10, "confidence": 0.95}
     out = capsys.readouterr().out
     assert out.count("naap-lean: a top-10 bar at confidence 0.95") == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ([], "naap"),
+        (["--data", "fashion-mnist"], "naap"),  # transfer mode, not MedianPruner
+        (["--data", "synthetic"], "median"),
+        (["--data", "fashion-mnist", "--objectives", "accuracy,macs"], "none"),
+        (["--objectives", "accuracy,macs"], "naap"),
+        (["--data", "fashion-mnist", "--pruner", "median"], "median"),
+    ],
+)
+def test_the_default_pruner_follows_the_data(extra: list[str], expected: str) -> None:
+    import argparse
+
+    from optuna_naap.cli._search_setup import SearchOptions
+    from optuna_naap.cli.search import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert SearchOptions.from_args(parser.parse_args(extra)).pruner == expected
+
+
+def test_search_on_fashion_mnist_prunes_in_transfer_mode_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --pruner: the study's task is Fashion-MNIST's, so NAAPPruner judges in transfer
+    mode and says so once."""
+    from servers import install_debian_package
+
+    install_debian_package("dataset-fashion-mnist")  # like PostgreSQL: the real files
+    args = search(tmp_path, "--n-trials", "2")
+    args[args.index("synthetic")] = "fashion-mnist"
+    args += ["--train-images", "200", "--test-images", "100"]
+    assert main(args) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.count("study's task differs from NAAP-440's (data fashion-mnist, 2 epochs)") == 1
+    study = optuna.load_study(study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}")
+    assert all(t.user_attrs["naap:data"] == "fashion-mnist" for t in study.trials)

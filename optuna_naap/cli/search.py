@@ -60,7 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pruner",
         choices=("naap", "naap-lean", "median", "none"),
-        help="default: naap on cifar10, median on synthetic data; naap-lean: a top-10 bar "
+        help="default: naap (on data other than cifar10, NAAP-440 as a prior calibrated on the "
+        "study's trials), median on synthetic data, none in multi-objective studies of "
+        "data other than cifar10; naap-lean: a top-10 bar "
         "(about 30%% less compute than naap on NAAP-440's replay, now and then one of the 10 "
         "best lost)",
     )
