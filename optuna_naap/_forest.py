@@ -2,11 +2,12 @@
 
 The pruner predicts one row per decision with 5 + 5 CatBoost models, and again for their
 virtual ensembles: 20 calls into CatBoost, each with a fixed overhead (0.15-0.4 ms on the 2-core
-development machine, about 1 ms on a slower one) that dwarfs the arithmetic of one row. A :class:`Forest` holds a
-model's trees as arrays and gives the same numbers in a few microseconds: CatBoost compares a
-feature, cast to float32, with a float32 border (``value > border``), reads a leaf per tree and
-adds ``scale * sum + bias``; a virtual ensemble is the model truncated to its first ``n`` trees,
-for ``count`` values of ``n`` evenly spread over the second half of the trees.
+development machine, about 1 ms on a slower one) that dwarfs the arithmetic of one row. A
+:class:`Forest` holds a model's trees as arrays and gives the same numbers in a few
+microseconds: CatBoost compares a feature, cast to float32, with a float32 border
+(``value > border``), reads a leaf per tree and adds ``scale * sum + bias``; a virtual ensemble
+is the model truncated to its first ``n`` trees, for ``count`` values of ``n`` evenly spread
+over the second half of the trees.
 """
 
 from __future__ import annotations
