@@ -126,3 +126,20 @@ def test_a_pruners_predictor_switches_to_numpy_with_the_same_numbers(
     # Batches still go to CatBoost.
     batch = naap440_frame[naap440_frame.IsTest == 1]
     np.testing.assert_allclose(predictor.predict(batch)[:1], first[0], atol=1e-12)
+
+
+def test_threads_share_a_predictor_while_it_switches(naap440_frame: pd.DataFrame) -> None:
+    """Optuna's n_jobs runs decisions in threads: the switch to numpy happens under them, and
+    every answer is still CatBoost's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    train = naap440_frame[naap440_frame.IsTest == 0]
+    test = naap440_frame[naap440_frame.IsTest == 1]
+    predictor = NAAPPredictor(3, **{**FAST, "n_models": 2}).fit(train)
+    expected = predictor.predict(pd.concat([test, test]))[: len(test)]  # a batch: CatBoost
+    rows = [test.iloc[[i % len(test)]] for i in range(4 * _FOREST_AFTER_CALLS)]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda row: predictor.predict_with_uncertainty(row)[0], rows))
+    got = np.concatenate(answers)
+    np.testing.assert_allclose(got, expected[np.arange(len(rows)) % len(test)], atol=1e-12)
+    assert all(len(c._forests or []) == 2 for c in predictor.components_)
