@@ -20,9 +20,10 @@ __all__ = ["Component"]
 
 #: Virtual ensembles per CatBoost model for the predicted spread.
 VIRTUAL_ENSEMBLES = 10
-#: Below this many rows the trees are evaluated with numpy (the same numbers, without
+#: Fewer rows than this are "a few": CatBoost gets one thread for them (a thread pool costs
+#: more), and a component asked often evaluates its trees with numpy (the same numbers, without
 #: CatBoost's per-call overhead); batches go to CatBoost, which is faster on many rows.
-_FOREST_ROWS = 64
+_FEW_ROWS = 64
 #: Reading a model's trees costs about as much as 100-200 CatBoost calls, so it is done at the
 #: component's 20th small call: a pruner's predictor gets there, a cross-validation's does not.
 _FOREST_AFTER_CALLS = 20
@@ -49,7 +50,7 @@ class Component:
         """The models' trees for numpy when ``rows`` is a few rows of a component that keeps
         being asked (a pruner's); None where CatBoost answers (batches, a model asked a few
         times, or trees the numpy evaluator does not reproduce)."""
-        if rows >= _FOREST_ROWS:
+        if rows >= _FEW_ROWS:
             return None
         if self._forests is None:
             self._small_calls += 1
@@ -78,33 +79,41 @@ class Component:
     def predict(self, x: np.ndarray) -> np.ndarray:
         slope, intercept = self.calibration
         forests = self._small_forests(len(x))
-        if forests is not None:
-            raw = [f.predict(x) for f in forests]
-        else:
-            threads = 1 if len(x) < 64 else -1  # a thread pool costs more than a few rows
-            raw = [m.predict(x, thread_count=threads) for m in self.models]
+        raw = [f.predict(x) for f in forests] if forests is not None else self._catboost_raw(x)
         return slope * np.mean(raw, axis=0) + intercept
 
-    def members(self, x: np.ndarray) -> np.ndarray:
-        """Predictions of every virtual ensemble of every model: rows x members."""
+    def predict_with_members(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and the predictions of every virtual ensemble of every model (rows x
+        members), from one pass over the trees where numpy evaluates them."""
         slope, intercept = self.calibration
         forests = self._small_forests(len(x))
         if forests is not None:
-            virtual = [f.virtual_ensembles(x, VIRTUAL_ENSEMBLES) for f in forests]
+            both = [f.predict_with_virtual(x, VIRTUAL_ENSEMBLES) for f in forests]
+            raw, virtual = [p for p, _ in both], [v for _, v in both]
         else:
-            threads = 1 if len(x) < 64 else -1
-            virtual = [
-                np.asarray(
-                    m.virtual_ensembles_predict(
-                        x,
-                        prediction_type="VirtEnsembles",
-                        virtual_ensembles_count=VIRTUAL_ENSEMBLES,
-                        thread_count=threads,
-                    )
-                )[:, :, 0]
-                for m in self.models
-            ]
-        return slope * np.concatenate(virtual, axis=1) + intercept
+            raw, virtual = self._catboost_raw(x), self._catboost_virtual(x)
+        return (
+            slope * np.mean(raw, axis=0) + intercept,
+            slope * np.concatenate(virtual, axis=1) + intercept,
+        )
+
+    def _catboost_raw(self, x: np.ndarray) -> list[np.ndarray]:
+        threads = _threads(len(x))
+        return [m.predict(x, thread_count=threads) for m in self.models]
+
+    def _catboost_virtual(self, x: np.ndarray) -> list[np.ndarray]:
+        threads = _threads(len(x))
+        return [
+            np.asarray(
+                m.virtual_ensembles_predict(
+                    x,
+                    prediction_type="VirtEnsembles",
+                    virtual_ensembles_count=VIRTUAL_ENSEMBLES,
+                    thread_count=threads,
+                )
+            )[:, :, 0]
+            for m in self.models
+        ]
 
     def to_json(self) -> dict[str, Any]:
         encoded = []
@@ -137,3 +146,8 @@ class Component:
             [str(n) for n in data["feature_names"]],
             (float(slope), float(intercept)),
         )
+
+
+def _threads(rows: int) -> int:
+    """CatBoost's threads for ``rows`` rows: one for a few (a thread pool costs more)."""
+    return 1 if rows < _FEW_ROWS else -1

@@ -80,8 +80,9 @@ class Forest:
         trees = document.get("oblivious_trees")
         if not trees:
             raise UnsupportedModel("not a model of symmetric (oblivious) trees")
-        floats = document.get("features_info", {}).get("float_features", [])
-        if set(document.get("features_info", {})) - {"float_features"}:
+        info = document.get("features_info", {})
+        floats = info.get("float_features", [])
+        if set(info) - {"float_features"}:
             raise UnsupportedModel("the model has features other than numbers")
         flat = {f["feature_index"]: f["flat_feature_index"] for f in floats}
         nan_true = np.zeros(max(flat.values(), default=-1) + 1, dtype=bool)
@@ -128,12 +129,23 @@ class Forest:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """CatBoost's ``predict`` (raw values) for the rows of ``x``."""
-        return self.scale * self.tree_values(x).sum(axis=1) + self.bias
+        return self._summed(self.tree_values(x))
 
     def virtual_ensembles(self, x: np.ndarray, count: int) -> np.ndarray:
         """CatBoost's ``virtual_ensembles_predict(prediction_type="VirtEnsembles")``: rows x
         ``count`` predictions of the model truncated to its last ``count`` evenly spaced tree
         counts of the second half."""
+        return self._truncated(self.tree_values(x), count)
+
+    def predict_with_virtual(self, x: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`virtual_ensembles` from one pass over the trees."""
+        values = self.tree_values(x)
+        return self._summed(values), self._truncated(values, count)
+
+    def _summed(self, values: np.ndarray) -> np.ndarray:
+        return self.scale * values.sum(axis=1) + self.bias
+
+    def _truncated(self, values: np.ndarray, count: int) -> np.ndarray:
         n_trees = len(self.features)
         step = (n_trees // 2) // count
         if step == 0:
@@ -142,5 +154,4 @@ class Forest:
                 f"but the model has {n_trees}"
             )
         ends = n_trees - step * np.arange(count - 1, -1, -1)
-        partial = np.cumsum(self.tree_values(x), axis=1)[:, ends - 1]
-        return self.scale * partial + self.bias
+        return self.scale * np.cumsum(values, axis=1)[:, ends - 1] + self.bias

@@ -384,9 +384,9 @@ class NAAPPredictor:
         """
         self._check_fitted()
         features = self._features(frame)  # built once for both
-        matrices = {id(c): c.matrix(features) for c in self.components_}
-        members = self._blend(lambda c: c.members(matrices[id(c)]))
-        return self._blend(lambda c: c.predict(matrices[id(c)])), members.std(axis=1)
+        both = {id(c): c.predict_with_members(c.matrix(features)) for c in self.components_}
+        members = self._blend(lambda c: both[id(c)][1])
+        return self._blend(lambda c: both[id(c)][0]), members.std(axis=1)
 
     def _blend(self, per_component: Callable[[Component], np.ndarray]) -> np.ndarray:
         weighted = zip(self._weights(), self.components_, strict=True)
