@@ -122,7 +122,7 @@ def plot_pareto(
         ax.set_ylabel("top-10 recall")
         ax.set_ylim(-0.05, 1.05)
         ax.grid(True, alpha=0.3)
-        ax.set_title(f"{title}, {sampler} sampler (outlined: Pareto front)")
+        ax.set_title(f"{title}, {sampler} sampler\n(outlined: on the Pareto front)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
