@@ -11,9 +11,10 @@ Run: ``python benchmarks/transfer.py [--fashion-mnist benchmarks/data/fashion-mn
 3. NAAP-440 at a 30-epoch budget (its rows cut to 30 epochs, exact for the NAAP recipe);
 4. Kendall tau of the same schemes' finals across tasks and of early accuracy against finals;
 5. with ``--equal-recall [--equal-recall-plot PNG]``: each family swept over its own knob on the
-   Fashion-MNIST replay (MedianPruner's and PercentilePruner(75)'s warm-up, ``naap-scratch``'s
-   ``risk``, ``naap-transfer``'s confidence), and the compute each family needs to keep as many
-   of the 10 best as ``naap-transfer`` does with its defaults (linear between swept points).
+   Fashion-MNIST replay (MedianPruner's and PercentilePruner(75)'s ``n_warmup_steps``,
+   ``naap-scratch``'s ``risk``, ``naap-transfer``'s confidence), and the compute each family
+   needs to keep as many of the 10 best as ``naap-transfer`` does with its defaults, and 0.95
+   (linear between swept points).
 
 Random sampler, 2 folds x 3 seeds. MaxAccuracy is the best of the test-set evaluations of each
 run (CIFAR-10's test set for NAAP-440, a 2,000-image Fashion-MNIST test subset for the other).
@@ -147,8 +148,8 @@ def sweeps(epochs: int) -> dict[str, dict[str, PrunerFactory]]:
 
     warmups = [w for w in (1, 2, 3, 4, 6, 8, 10) if w < epochs]
     return {
-        "median (warm-up)": {f"warm-up {w}": median(w, 50.0) for w in warmups},
-        "percentile75 (warm-up)": {f"warm-up {w}": median(w, 75.0) for w in warmups},
+        "median (n_warmup_steps)": {f"n_warmup_steps {w}": median(w, 50.0) for w in warmups},
+        "percentile75 (n_warmup_steps)": {f"n_warmup_steps {w}": median(w, 75.0) for w in warmups},
         "naap-scratch (risk)": {f"risk {r:g}": scratch(r) for r in (0.2, 0.1, 0.05, 0.02)},
         "naap-transfer (confidence)": {
             f"confidence {q:g}": transfer(q) for q in (0.8, 0.9, 0.95, 0.99)
