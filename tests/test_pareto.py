@@ -34,6 +34,7 @@ from optuna_naap.benchmark import (
     BenchmarkError,
     FitContext,
     OraclePruner,
+    ReplayObjective,
     replay_study,
     run_benchmark,
     summarize,
@@ -337,6 +338,38 @@ def test_the_oracle_keeps_the_whole_front_and_prunes_only_the_dominated(
         macs = scheme_features(trial.user_attrs["naap:scheme"])["NumMACs"]
         earlier = [t for t in study.trials[: trial.number] if t.state == TrialState.COMPLETE]
         assert any(t.values[0] > mine and t.values[1] <= macs for t in earlier)
+
+
+def test_front_recall_with_known_rows_counts_only_the_front_of_everything_known(
+    train: pd.DataFrame,
+) -> None:
+    """A pool's front scheme that a known row beats at no more cost is off the front of
+    everything known: the oracle with those rows as references does not train it, so it loses
+    it from the pool's own front but not from the front with the known rows; without known rows
+    that figure is NaN."""
+    order = np.random.default_rng(3).permutation(len(train))
+    pool, rest = train.iloc[order[:60]], train.iloc[order[60:200]]
+    objectives = ParetoObjectives.parse("accuracy,macs")
+    replayed = ReplayObjective(pool, objectives=objectives)
+    accuracy, _, front = replayed.front()
+    # known rows: the pool's most accurate front scheme, 0.01 better at the same MACs
+    best = int(np.argmax(np.where(front, accuracy, -np.inf)))
+    ordered = replayed.pool
+    better = ordered.iloc[[best]].assign(ModelId=-1, MaxAccuracy=accuracy[best] + 0.01)
+    known = pd.concat([rest, better, better.assign(ModelId=-2), better.assign(ModelId=-3)])
+    storage = optuna.storages.InMemoryStorage()
+    oracle = OraclePruner(pool, references=ParetoReferences(known))
+    result = replay_study(
+        pool, oracle, objectives=objectives, known=known, storage=storage, study_name="o"
+    )
+    study = optuna.load_study(study_name="o", storage=storage)
+    pruned = {t.user_attrs["naap:model_id"] for t in study.trials if t.state == TrialState.PRUNED}
+    assert int(ordered.ModelId.iloc[best]) in pruned  # beaten by the three known copies
+    assert result.front_recall < 1 and result.front_recall_known == 1
+    alone = replay_study(pool, OraclePruner(pool), objectives=objectives)
+    assert alone.front_recall == 1 and math.isnan(alone.front_recall_known)
+    row = summarize([result])[0]
+    assert row["front_recall_known"] == row["min_front_recall_known"] == 1
 
 
 def test_accuracy_median_baseline_prunes_on_accuracy_alone(train: pd.DataFrame) -> None:

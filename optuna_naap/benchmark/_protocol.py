@@ -318,6 +318,8 @@ def run_benchmark(
                     fold=fold,
                     objectives=pareto,
                     data=data,
+                    # the rows a multi-objective pruner's references come from
+                    known=contexts[fold].rows if pareto is not None else None,
                 )
             )
             bar.advance(task)

@@ -211,6 +211,9 @@ class ReplayResult:
             if it pruned none).
         objectives: The study's objectives (``"accuracy"`` for a single-objective replay).
         front_recall: Multi-objective: share of the fold's true front that completed.
+        front_recall_known: Multi-objective, with ``known`` rows (:func:`replay_study`): share
+            of the fold's schemes on the front of the fold and the known rows together that
+            completed (the front a user who knows those rows is after; NaN without them).
         hv_regret: Multi-objective: hypervolume missed, as a share of the true front's.
         hv_regret_half: Multi-objective: the same, of the trials completed among the study's
             first half (an anytime view: how soon the sampler and pruner find the front).
@@ -231,6 +234,7 @@ class ReplayResult:
     first_pruned: float = math.nan
     objectives: str = "accuracy"
     front_recall: float = math.nan
+    front_recall_known: float = math.nan
     hv_regret: float = math.nan
     hv_regret_half: float = math.nan
 
@@ -260,6 +264,7 @@ def replay_study(
     study_name: str | None = None,
     objectives: str | Sequence[str] | ParetoObjectives | None = None,
     data: str | None = NAAP440_DATA,
+    known: pd.DataFrame | None = None,
 ) -> ReplayResult:
     """Replay every scheme of ``pool`` once under ``pruner`` and return the study's figures
     (named ``name``, default the pruner's class, for ``fold``; ``max_epochs``: epochs of full
@@ -281,6 +286,12 @@ def replay_study(
 
     ``data`` names the data the pool was trained on; each trial declares it (with the NAAP
     recipe and ``max_epochs``), as :class:`ReplayObjective` says.
+
+    ``known``: rows known beside the pool (in a multi-objective replay, the reference rows the
+    pruner compares with, for example the other folds). A scheme of the pool's front that
+    known rows beat at no more cost is off the front of everything known, and a pruner is
+    right not to train it; ``front_recall_known`` counts only the pool's schemes on the front
+    of the pool and ``known`` together.
     """
     if objectives is not None and not isinstance(objectives, ParetoObjectives):
         objectives = ParetoObjectives.parse(objectives)
@@ -340,7 +351,11 @@ def replay_study(
         best=best,
         first_top10=float(first_top10),
         first_pruned=float(first_pruned),
-        **(_front_figures(objective, complete, first_half) if objectives is not None else {}),
+        **(
+            _front_figures(objective, complete, first_half, known)
+            if objectives is not None
+            else {}
+        ),
     )
 
 
@@ -348,13 +363,20 @@ def _front_figures(
     objective: ReplayObjective,
     complete: Sequence[optuna.trial.FrozenTrial],
     first_half: Sequence[optuna.trial.FrozenTrial],
+    known: pd.DataFrame | None,
 ) -> dict[str, Any]:
-    """front_recall, hv_regret and hv_regret_half of a multi-objective replay (see
-    :func:`replay_study`): the true front and its hypervolume computed once for both sets."""
+    """front_recall, front_recall_known, hv_regret and hv_regret_half of a multi-objective
+    replay (see :func:`replay_study`): the true front and its hypervolume computed once for
+    both sets."""
     assert objective.objectives is not None
     accuracy, costs, front = objective.front()
     ids = objective.pool["ModelId"].astype(int).to_numpy()
     on_front = {int(ids[k]) for k, flag in enumerate(front) if flag}
+    on_known_front: set[int] = set()
+    if known is not None and len(known):
+        other, other_costs, _ = ReplayObjective(known, objectives=objective.objectives).front()
+        both = pareto_mask([*accuracy, *other], np.concatenate([costs, other_costs]).tolist())
+        on_known_front = {int(ids[k]) for k in range(len(ids)) if both[k]}
     scale = costs.max(axis=0)
     reference = (float(accuracy.min()), [1.0] * costs.shape[1])
     true_hv = hypervolume(list(accuracy), (costs / scale).tolist(), reference=reference)
@@ -371,6 +393,9 @@ def _front_figures(
     return {
         "objectives": ",".join(objective.objectives.names),
         "front_recall": len(on_front & finished) / len(on_front),
+        "front_recall_known": (
+            len(on_known_front & finished) / len(on_known_front) if on_known_front else math.nan
+        ),
         "hv_regret": regret(complete),
         "hv_regret_half": regret(first_half),
     }

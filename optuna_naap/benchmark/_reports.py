@@ -58,6 +58,8 @@ def summarize(results: Sequence[ReplayResult]) -> list[dict[str, Any]]:
                 objectives=rows[0].objectives,
                 front_recall=float(np.mean([r.front_recall for r in rows])),
                 min_front_recall=float(np.min([r.front_recall for r in rows])),
+                front_recall_known=_mean_finite([r.front_recall_known for r in rows]),
+                min_front_recall_known=_min_finite([r.front_recall_known for r in rows]),
                 hv_regret=float(np.mean([r.hv_regret for r in rows])),
                 max_hv_regret=float(np.max([r.hv_regret for r in rows])),
                 hv_regret_half=float(np.mean([r.hv_regret_half for r in rows])),
@@ -68,6 +70,11 @@ def summarize(results: Sequence[ReplayResult]) -> list[dict[str, Any]]:
 def _mean_finite(values: Sequence[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return float(np.mean(finite)) if finite else math.nan
+
+
+def _min_finite(values: Sequence[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.min(finite)) if finite else math.nan
 
 
 def pareto_front(summary: Sequence[Mapping[str, Any]], *, key: str = "recall") -> list[bool]:
