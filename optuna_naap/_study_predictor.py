@@ -236,7 +236,6 @@ class StudyPredictor:
             ValueError: with fewer than 4 usable trials (a finite value and a finite
                 intermediate value at a step <= step), or when CatBoost cannot fit them.
         """
-        from catboost import CatBoostError
         from optuna.distributions import CategoricalDistribution
 
         usable = [
@@ -273,6 +272,8 @@ class StudyPredictor:
             )
             self.cv_residuals_ = self.ridge_.loo_residuals
             return self
+        from catboost import CatBoostError  # here: the ridge model needs no CatBoost
+
         n_folds = max(2, min(self.folds, len(usable) // 5))
         out_of_fold = np.empty(len(usable))
         order = np.random.default_rng(self.seed).permutation(len(usable))
