@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.stats import kendalltau
 
 from optuna_naap import NAAPPruner, StudyLearner, load_naap440
+from optuna_naap._optuna_pruners import optuna_pruners
 from optuna_naap._pruner import TRANSFER_LEARNER
 from optuna_naap.benchmark import (
     PrunerFactory,
@@ -47,18 +48,22 @@ REPO = Path(__file__).resolve().parent.parent
 PRUNERS = ("nop", "median", "percentile75", "successive-halving", "naap-scratch", "naap-transfer")
 
 
+def cells(row: dict[str, Any]) -> str:
+    """A summary row's compute, recall, regret and first prune as markdown cells."""
+    first = row["first_pruned"]
+    return (
+        f"{100 * row['compute']:.1f}% | {row['recall']:.3f} ({row['min_recall']:.2f}) | "
+        f"{100 * row['regret']:.2f} ({100 * row['max_regret']:.2f}) | "
+        f"{'-' if first != first else f'{first:.1f}'} |"
+    )
+
+
 def table(summary: list[dict[str, Any]]) -> str:
     lines = [
         "| pruner | compute | top-10 recall (min) | regret, pp (max) | 1st prune |",
         "|---|---|---|---|---|",
     ]
-    for row in summary:
-        first = row["first_pruned"]
-        lines.append(
-            f"| `{row['pruner']}` | {100 * row['compute']:.1f}% | {row['recall']:.3f} "
-            f"({row['min_recall']:.2f}) | {100 * row['regret']:.2f} "
-            f"({100 * row['max_regret']:.2f}) | {'-' if first != first else f'{first:.1f}'} |"
-        )
+    lines += [f"| `{row['pruner']}` | {cells(row)}" for row in summary]
     return "\n".join(lines)
 
 
@@ -130,14 +135,13 @@ def main() -> None:
 
 
 def sweeps(epochs: int) -> dict[str, dict[str, PrunerFactory]]:
-    """Each family's settings along its knob, by family and setting: Optuna's pruners with
-    ``n_startup_trials=5`` (as in the tables above) and warm-ups up to 10 epochs; the learner's
+    """Each family's settings along its knob, by family and setting: Optuna's pruners built as
+    for the tables above (``optuna_pruners``), at warm-ups up to 10 epochs; the learner's
     defaults (``risk=0.2``) and transfer mode's (confidence 0.95) among them."""
 
-    def median(warmup: int, percentile: float) -> PrunerFactory:
-        return lambda c: optuna.pruners.PercentilePruner(
-            percentile, n_startup_trials=5, n_warmup_steps=warmup
-        )
+    def optuna_pruner(name: str, warmup: int) -> PrunerFactory:
+        make = optuna_pruners(warmup=warmup, max_resource=epochs)[name]
+        return lambda c: make()
 
     def transfer(confidence: float) -> PrunerFactory:
         settings = {**TRANSFER_LEARNER, "confidence": confidence}
@@ -147,16 +151,22 @@ def sweeps(epochs: int) -> dict[str, dict[str, PrunerFactory]]:
         return lambda c: NAAPPruner(learn=StudyLearner(risk=risk), transfer=False)
 
     warmups = [w for w in (1, 2, 3, 4, 6, 8, 10) if w < epochs]
+    warmed = {
+        f"{name} (n_warmup_steps)": {
+            f"n_warmup_steps {w}": optuna_pruner(name, w) for w in warmups
+        }
+        for name in ("median", "percentile75")
+    }
+    builtin = builtin_pruners(epochs)
     return {
-        "median (n_warmup_steps)": {f"n_warmup_steps {w}": median(w, 50.0) for w in warmups},
-        "percentile75 (n_warmup_steps)": {f"n_warmup_steps {w}": median(w, 75.0) for w in warmups},
+        **warmed,
         "naap-scratch (risk)": {f"risk {r:g}": scratch(r) for r in (0.2, 0.1, 0.05, 0.02)},
         "naap-transfer (confidence)": {
             f"confidence {q:g}": transfer(q) for q in (0.8, 0.9, 0.95, 0.99)
         },
         # for reference, one point each: knowledge of the task itself, and the floor
-        "naap (the task's own rows)": {"defaults": builtin_pruners(epochs)["naap"]},
-        "oracle": {"knows the finals": builtin_pruners(epochs)["oracle"]},
+        "naap (the task's own rows)": {"defaults": builtin["naap"]},
+        "oracle": {"knows the finals": builtin["oracle"]},
     }
 
 
@@ -190,12 +200,7 @@ def equal_recall(
     print("|---|---|---|---|---|---|")
     for family, rows in curves.items():
         for setting, row in rows:
-            first = row["first_pruned"]
-            print(
-                f"| {family} | {setting} | {100 * row['compute']:.1f}% | {row['recall']:.3f} "
-                f"({row['min_recall']:.2f}) | {100 * row['regret']:.2f} "
-                f"({100 * row['max_regret']:.2f}) | {'-' if first != first else f'{first:.1f}'} |"
-            )
+            print(f"| {family} | {setting} | {cells(row)}")
     target = dict(curves["naap-transfer (confidence)"])[
         f"confidence {TRANSFER_LEARNER['confidence']:g}"
     ]["recall"]
