@@ -13,13 +13,11 @@ Two rules, either of which prunes:
 With ``risk`` (0.2 by default), each rule prunes only where the study's own completed trials
 say it can be trusted (:mod:`optuna_naap._trust`): the floor from the first step after which
 the chance of pruning a trial that would end among the study's best stays within ``risk``
-(measured from the rank correlation of best-so-far values with finals), the learnt rule at
-checkpoints where the same chance, measured on its model's out-of-fold predictions, is within
-it.
+(measured from the rank correlation of best-so-far values with finals), the learnt rule where
+the same chance, for the trial it judges, is within it on its model's out-of-fold predictions.
 
-The learnt models are a cache of what the storage holds, kept per storage object and study;
-they are refit as more trials complete, geometrically in their count (deterministic), or
-within a share of the study's time when ``time_share`` asks for it.
+The learnt models, a cache of the storage per storage object and study, are refit as more
+trials complete: geometrically in their count, or within ``time_share`` of the study's time.
 """
 
 from __future__ import annotations
@@ -48,6 +46,7 @@ from optuna_naap._trust import (
     FloorTrust,
     checkpoint_steps,
     floor_trust,
+    judged_trust,
     learnt_rule_trust,
     overruled_by_step,
     untrusted_reason,
@@ -383,6 +382,7 @@ class StudyLearner:
         decision["p_reach"] = float(np.mean(errors >= sign * (threshold - predicted)))
         trust = state.model_trust.get(checkpoint)
         if trust is not None and self.risk is not None:
+            trust = judged_trust(trust, model, predicted, top_k=self.top_k, maximize=maximize)
             decision["trust"] = trust
             untrusted = untrusted_reason(trust, checkpoint, risk=self.risk, top_k=self.top_k)
             if untrusted:

@@ -365,7 +365,9 @@ class _Ridge:
         filled = np.where(missing, self.fill, numbers)
         self.center = filled.mean(axis=0)
         scale = filled.std(axis=0)
-        self.scale = np.where(scale > 0, scale, 1.0)
+        # A constant column's std is rounding (2e-16 for a conditional parameter one trial
+        # sampled): dividing by it sent a new value's prediction to 1e13.
+        self.scale = np.where(scale > 1e-9 * np.maximum(np.abs(self.center), 1.0), scale, 1.0)
         self.flagged = missing.any(axis=0) & ~missing.all(axis=0)
         self.levels = [sorted({r[k + j] for r in rows}) for j in range(n_categorical)]
         x = self._design(rows)

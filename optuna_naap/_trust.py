@@ -34,6 +34,7 @@ __all__ = [
     "FloorTrust",
     "checkpoint_steps",
     "floor_trust",
+    "judged_trust",
     "learnt_rule_trust",
     "learnt_trusted",
     "overruled_by_step",
@@ -254,12 +255,44 @@ def floor_trust(
 
 def learnt_trusted(trust: dict[str, Any], *, risk: float, top_k: int) -> bool:
     """Whether the learnt rule's replay (:func:`learnt_rule_trust`) is within ``risk``, as
-    :data:`LEARNT_GATE` judges it."""
+    :data:`LEARNT_GATE` judges it. With the judged trial's rank (:func:`judged_trust`), the
+    ``"rank"`` gate asks for out-of-fold predictions that rank the finals (a positive lower
+    bound of their correlation) and judges the risk at the share pruning that trial prunes."""
     if LEARNT_GATE == "rank":
-        return bool(trust.get("risk", 0.0) <= risk)
+        if "trial_risk" not in trust:
+            return bool(trust.get("risk", 0.0) <= risk)
+        return bool(trust["rho_low"] > 0 and trust["trial_risk"] <= risk)
     if LEARNT_GATE == "replay":
         return int(trust.get("top_k_lost", 0)) <= math.floor(risk * top_k + 1e-9)
     return True
+
+
+def judged_trust(
+    trust: dict[str, Any],
+    model: StudyPredictor,
+    predicted: float,
+    *,
+    top_k: int,
+    maximize: bool,
+) -> dict[str, Any]:
+    """``trust``, the learnt rule's replay at a checkpoint, for one judged trial: where its
+    ``predicted`` final ranks among the model's out-of-fold predictions of the completed
+    trials (``trial_share``: the share of them predicted worse, plus one, over their count
+    plus one), and the chance that a rule pruning at least that share prunes a trial ending
+    among the best (``trial_risk``, :func:`step_risk`).
+
+    The replay alone judges the rule at the share it pruned among the completed trials; a
+    model fit on a few of them can prune none of those yet prune the trial at hand (a model
+    whose predictions rank the finals backwards passed that way)."""
+    sign = 1.0 if maximize else -1.0
+    oof = sign * (model.train_values_ - model.cv_residuals_)
+    share = (float(np.sum(oof < sign * predicted)) + 1) / (len(oof) + 1)
+    n = int(trust["trials"])
+    rho = float(trust.get("rho_low", math.nan))
+    n_best = min(n - 1, max(top_k, math.ceil(TOP_SHARE * n)))
+    at = 100 * max(float(trust.get("pruned_share", 0.0)), share)
+    risk = step_risk(rho, n=n, n_best=n_best, percentile=at) if rho == rho else 1.0
+    return {**trust, "trial_share": round(share, 4), "trial_risk": round(risk, 4)}
 
 
 def untrusted_reason(
@@ -269,11 +302,23 @@ def untrusted_reason(
     within ``risk`` (``None`` when it is)."""
     if learnt_trusted(trust, risk=risk, top_k=top_k):
         return None
-    return (
-        f"at step {checkpoint}: kept, the learnt rule is not trusted here yet: replayed on its "
-        f"out-of-fold predictions of {trust['trials']} completed trials it would prune "
-        f"{trust['pruned_share']:.0%} of them, and a trial ending among their best with chance "
-        f"{trust['risk']:.1%} (risk={risk:g})"
+    head = f"at step {checkpoint}: kept, the learnt rule is not trusted here yet: "
+    if "trial_risk" in trust and not trust["rho_low"] > 0:
+        return head + (
+            f"out of fold, its predictions of {trust['trials']} completed trials do not rank "
+            f"their finals (rank correlation {trust['rho_low']:.2f} at the 80% lower bound)"
+        )
+    if "trial_risk" in trust:
+        return head + (
+            f"replayed on its out-of-fold predictions of {trust['trials']} completed trials, "
+            f"pruning this one prunes {max(trust['pruned_share'], trust['trial_share']):.0%} "
+            f"of them, and a trial ending among their best with chance "
+            f"{trust['trial_risk']:.1%} (risk={risk:g})"
+        )
+    return head + (
+        f"replayed on its out-of-fold predictions of {trust['trials']} completed trials it "
+        f"would prune {trust['pruned_share']:.0%} of them, and a trial ending among their best "
+        f"with chance {trust['risk']:.1%} (risk={risk:g})"
     )
 
 

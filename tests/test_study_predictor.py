@@ -79,6 +79,29 @@ def test_fit_and_predict_with_categorical_and_missing_params(model: str) -> None
     assert np.abs(predictor.cv_residuals_).mean() < 2 * np.abs(truth - predicted).mean() + 0.01
 
 
+def test_a_parameter_one_trial_sampled_does_not_blow_up_the_ridge() -> None:
+    # Among the trials fit on, one sampled the conditional momentum: its column is constant
+    # once imputed, and its std rounding (2e-16), not 0; a new momentum was predicted at 1e13.
+    rng = np.random.default_rng(0)
+    lr = optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)
+    momentum = optuna.distributions.FloatDistribution(0.0, 0.99)
+
+    def trial(value: float, with_momentum: float | None) -> optuna.trial.FrozenTrial:
+        params: dict[str, float] = {"lr": float(10 ** rng.uniform(-4, 0))}
+        distributions: dict[str, optuna.distributions.BaseDistribution] = {"lr": lr}
+        if with_momentum is not None:
+            params["momentum"], distributions["momentum"] = with_momentum, momentum
+        curve = {s: value * (1 - math.exp(-(s + 1) / 3)) for s in range(10)}
+        return optuna.trial.create_trial(
+            params=params, distributions=distributions, value=value, intermediate_values=curve
+        )
+
+    fit = [trial(0.8 + 0.01 * i, 0.8262794151783992 if i == 3 else None) for i in range(7)]
+    predictor = StudyPredictor(5).fit(fit)
+    predicted = predictor.predict([trial(0.85, 0.1), trial(0.85, 0.9)])
+    assert np.all(np.abs(predicted - 0.85) < 0.2), predicted
+
+
 def test_curve_features_align_any_step_numbering() -> None:
     every = {s: s / 10 for s in range(0, 11)}
     fifth = {s: s / 10 for s in range(0, 11, 5)}

@@ -16,11 +16,15 @@ from optuna.trial import TrialState
 
 from optuna_naap import DECISION_ATTR, NAAPPruner, StudyLearner
 from optuna_naap._trust import (
+    TOP_SHARE,
     floor_trust,
+    judged_trust,
+    learnt_trusted,
     overruled_by_step,
     rank_trust,
     replay_learnt_rule,
     step_risk,
+    untrusted_reason,
 )
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -137,6 +141,68 @@ def test_learnt_rule_trust_replays_out_of_fold_predictions() -> None:
     # Minimizing: the same, mirrored.
     mirrored = replay_learnt_rule(-finals, -finals, margin=0.05, top_k=3, maximize=False)
     assert mirrored["top_k_lost"] == 0 and mirrored["risk"] == pytest.approx(good["risk"])
+
+
+def learnt_study(n_trials: int = 40) -> tuple[optuna.study.Study, StudyLearner]:
+    learner = StudyLearner(risk=0.2)
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=NAAPPruner(learn=learner),
+    )
+    study.optimize(steady, n_trials=n_trials)
+    return study, learner
+
+
+def test_the_learnt_rule_is_judged_at_the_share_pruning_the_trial_prunes() -> None:
+    study, learner = learnt_study()
+    step, model = sorted(learner.models(study).items())[0]
+    n = model.n_train_trials_
+    oof = model.train_values_ - model.cv_residuals_
+    # A replay that prunes none of the completed trials passed any model, one whose
+    # out-of-fold predictions rank the finals backwards too: no longer.
+    replay = {"trials": n, "pruned_share": 0.0, "top_k_lost": 0, "rho_low": -0.5, "risk": 0.0}
+    backwards = judged_trust(replay, model, float(oof.min()) - 1, top_k=3, maximize=True)
+    assert learnt_trusted(replay, risk=0.2, top_k=3)  # the replay alone
+    assert not learnt_trusted(backwards, risk=0.2, top_k=3)
+    assert "do not rank their finals" in str(untrusted_reason(backwards, step, risk=0.2, top_k=3))
+    # Ranking well: a trial predicted below every completed one is pruned at the smallest
+    # share; one predicted above them all would prune them all, and is not judged trusted.
+    ranking = {**replay, "rho_low": 0.9}
+    low = judged_trust(ranking, model, float(oof.min()) - 1, top_k=3, maximize=True)
+    high = judged_trust(ranking, model, float(oof.max()) + 1, top_k=3, maximize=True)
+    n_best = max(3, math.ceil(TOP_SHARE * n))
+    assert low["trial_share"] == pytest.approx(1 / (n + 1), abs=1e-4)
+    assert low["trial_risk"] == pytest.approx(
+        step_risk(0.9, n=n, n_best=n_best, percentile=100 / (n + 1)), abs=1e-4
+    )
+    assert learnt_trusted(low, risk=0.2, top_k=3)
+    assert high["trial_share"] == 1.0 and not learnt_trusted(high, risk=0.2, top_k=3)
+    assert "pruning this one prunes 100%" in str(untrusted_reason(high, step, risk=0.2, top_k=3))
+    # Minimizing reads the predictions the other way round.
+    mirrored = judged_trust(ranking, model, float(oof.min()) - 1, top_k=3, maximize=False)
+    assert mirrored["trial_share"] == 1.0
+
+
+def test_every_learnt_pruning_is_within_its_risk_for_the_trial_it_prunes() -> None:
+    study, _ = learnt_study(60)
+    learnt = [
+        t.user_attrs[DECISION_ATTR]
+        for t in study.trials
+        if t.state == TrialState.PRUNED
+        and str(t.user_attrs[DECISION_ATTR].get("predictor", "")).startswith("study")
+    ]
+    assert learnt, "the learnt rule pruned"
+    for decision in learnt:
+        trust = decision["trust"]
+        n = trust["trials"]
+        at = 100 * max(trust["pruned_share"], trust["trial_share"])
+        n_best = min(n - 1, max(3, math.ceil(TOP_SHARE * n)))
+        assert trust["rho_low"] > 0
+        assert trust["trial_risk"] <= 0.2
+        assert trust["trial_risk"] == pytest.approx(
+            step_risk(trust["rho_low"], n=n, n_best=n_best, percentile=at), abs=1e-4
+        )
 
 
 def floor_decisions(study: optuna.study.Study) -> list[dict[str, object]]:
