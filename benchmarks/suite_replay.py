@@ -6,7 +6,8 @@ time per step), then ``python benchmarks/suite_replay.py replay curves.json`` to
 MedianPruner, each objective's tuned warm-up, MedianPruner at every warm-up of a grid (the
 hindsight frontier: the cheapest warm-up per objective that keeps the best) and NAAPPruner
 variants on the same trials in the same order, each through a real Optuna study (``ask``,
-``report``, ``should_prune``, ``tell``).
+``report``, ``should_prune``, ``tell``), each trial with the parameters it was recorded with
+(recordings before 2026-12-03 kept none: their replays judge the curves alone).
 
 What a replay cannot show: under a live pruner, TPE samples differently once trials are pruned
 (it sees pruned trials' last values); here every pruner sees the trials NopPruner's TPE chose.
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.trial import TrialState
 
 import optuna_naap._trust as trust
@@ -76,6 +78,10 @@ def record(seeds: list[int], n_trials: int, out: str, only: list[str] | None) ->
                         "curve": sorted(t.intermediate_values.items()),
                         "value": t.value,
                         "step_s": seconds / len(t.intermediate_values),
+                        "params": t.params,
+                        "distributions": {
+                            name: distribution_to_json(d) for name, d in t.distributions.items()
+                        },
                     }
                 )
             studies.append(
@@ -99,7 +105,16 @@ def replay_one(study_rec: dict[str, Any], make_pruner: Callable[[], Any]) -> dic
     spent = 0
     pruner_s = wall_s = 0.0
     for rec in study_rec["trials"]:
-        trial = study.ask()
+        # The trial's own parameters (recordings since 2026-12-03 keep them), so that the
+        # learnt rule's model sees what it sees live; older recordings replay curves alone.
+        if "params" in rec:
+            study.enqueue_trial(rec["params"], skip_if_exists=False)
+            distributions = {
+                name: json_to_distribution(d) for name, d in rec["distributions"].items()
+            }
+            trial = study.ask(distributions)
+        else:
+            trial = study.ask()
         pruned = False
         for step, value in rec["curve"]:
             trial.report(value, step)

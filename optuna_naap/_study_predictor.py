@@ -89,8 +89,9 @@ class StudyPredictor:
 
     Fit on a study's COMPLETE trials (their ``value`` is the target). The features are each
     parameter seen in the fit trials (a parameter whose distribution is categorical, whatever
-    its choices' types, is a category; others are numbers; a parameter a trial lacks is
-    missing), the curve prefix (:func:`curve_features`) and, with a ``prior`` (a fitted
+    its choices' types, is a category; others are numbers, on a log scale where every fit
+    trial's distribution has ``log=True``, listed in ``log_params_``; a parameter a trial lacks
+    is missing), the curve prefix (:func:`curve_features`) and, with a ``prior`` (a fitted
     :class:`~optuna_naap.NAAPPredictor`), the prior's prediction for trials that recorded a NAAP
     scheme and its curve. Out-of-fold errors (true minus predicted) are kept in
     ``cv_residuals_``: they give the pruner its margin.
@@ -185,7 +186,10 @@ class StudyPredictor:
             row: list[Any] = []
             for name in self.numeric_params_:
                 value = trial.params.get(name)
-                row.append(float(value) if isinstance(value, (int, float)) else math.nan)
+                number = float(value) if isinstance(value, (int, float)) else math.nan
+                if name in self.log_params_:
+                    number = math.log(number) if number > 0 else math.nan
+                row.append(number)
             for name in self.categorical_params_:
                 row.append(_category(trial.params.get(name, _MISSING)))
             row.extend(curve_features(trial.intermediate_values, self.step))
@@ -255,12 +259,18 @@ class StudyPredictor:
             )
         numeric: set[str] = set()
         categorical: set[str] = set()
+        linear: set[str] = set()
         for trial in usable:
             for name, distribution in trial.distributions.items():
                 is_category = isinstance(distribution, CategoricalDistribution)
                 (categorical if is_category else numeric).add(name)
+                if not is_category and not getattr(distribution, "log", False):
+                    linear.add(name)
         self.categorical_params_ = sorted(categorical)
         self.numeric_params_ = sorted(numeric - categorical)
+        # A learning rate drawn from 1e-5 to 1e-1 with log=True varies on its log scale: a
+        # linear model on the raw values sees only the largest.
+        self.log_params_ = sorted(numeric - categorical - linear)
         self.uses_prior_ = self.prior is not None
         rows = self._rows(usable)
         target = np.array([t.values[0] for t in usable], dtype="float64")

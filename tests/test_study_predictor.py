@@ -102,6 +102,29 @@ def test_a_parameter_one_trial_sampled_does_not_blow_up_the_ridge() -> None:
     assert np.all(np.abs(predicted - 0.85) < 0.2), predicted
 
 
+@pytest.mark.parametrize("model", ["ridge", "catboost"])
+def test_a_log_scale_parameter_is_read_on_its_log_scale(model: str) -> None:
+    # The final depends on the learning rate's order of magnitude, and the curves say nothing:
+    # on the raw values, a linear model sees only the largest rates.
+    def objective(trial: optuna.trial.Trial) -> float:
+        lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+        width = trial.suggest_int("width", 4, 64)  # linear: read as it is
+        for step in range(5):
+            trial.report(0.5, step)
+        return 0.5 + 0.05 * math.log10(lr) + 0.0001 * width
+
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    study.optimize(objective, n_trials=60)
+    fit, held = study.trials[:45], study.trials[45:]
+    predictor = StudyPredictor(3, model=model).fit(fit)
+    assert predictor.log_params_ == ["lr"] and predictor.numeric_params_ == ["lr", "width"]
+    truth = np.array([t.value for t in held])
+    baseline = np.abs(truth - np.mean([t.value for t in fit])).mean()
+    assert np.abs(truth - predictor.predict(held)).mean() < 0.2 * baseline
+
+
 def test_curve_features_align_any_step_numbering() -> None:
     every = {s: s / 10 for s in range(0, 11)}
     fifth = {s: s / 10 for s in range(0, 11, 5)}
