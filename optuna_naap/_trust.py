@@ -165,6 +165,12 @@ def _lower_rho(scores: np.ndarray, finals: np.ndarray) -> np.ndarray:
     return np.asarray(np.tanh(z))
 
 
+def _n_best(n: int, top_k: int) -> int:
+    """How many of ``n`` completed trials count as the study's best: the ``TOP_SHARE`` of
+    them, at least ``top_k``, and not all of them."""
+    return min(n - 1, max(top_k, math.ceil(TOP_SHARE * n)))
+
+
 def step_risk(rho: float, *, n: int, n_best: int, percentile: float) -> float:
     """The chance that the weakest of the ``n_best`` best of ``n`` trials is below the
     ``percentile`` bar at a step whose values correlate with the finals by ``rho``."""
@@ -187,7 +193,7 @@ def rank_trust(
     if m < 4:
         return math.nan, 1.0
     low = float(_lower_rho(np.asarray(scores, dtype="float64")[:, None], finals)[0])
-    n_best = min(m - 1, max(top_k, math.ceil(TOP_SHARE * m)))
+    n_best = _n_best(m, top_k)
     return low, step_risk(low, n=m, n_best=n_best, percentile=percentile)
 
 
@@ -232,7 +238,7 @@ def floor_trust(
     # Steps every trial reported (the common case): all their correlations in one pass.
     low_full = _lower_rho(best_so_far[:, full], finals) if full.any() else np.empty(0)
     full_low = dict(zip(np.asarray(steps)[full].tolist(), low_full.tolist(), strict=True))
-    n_best = min(n - 1, max(top_k, math.ceil(TOP_SHARE * n)))
+    n_best = _n_best(n, top_k)
     for j, step in enumerate(steps):
         if step in full_low:
             rhos[step] = full_low[step]
@@ -289,7 +295,7 @@ def judged_trust(
     share = (float(np.sum(oof < sign * predicted)) + 1) / (len(oof) + 1)
     n = int(trust["trials"])
     rho = float(trust.get("rho_low", math.nan))
-    n_best = min(n - 1, max(top_k, math.ceil(TOP_SHARE * n)))
+    n_best = _n_best(n, top_k)
     at = 100 * max(float(trust.get("pruned_share", 0.0)), share)
     risk = step_risk(rho, n=n, n_best=n_best, percentile=at) if rho == rho else 1.0
     return {**trust, "trial_share": round(share, 4), "trial_risk": round(risk, 4)}
