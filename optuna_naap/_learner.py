@@ -70,7 +70,8 @@ class _StudyState:
     checkpoints: list[int] = field(default_factory=list)
     checkpoints_from: int = -1
     models: dict[int, StudyPredictor] = field(default_factory=dict)
-    #: Per checkpoint: the learnt rule replayed on its model's out-of-fold predictions.
+    #: By checkpoint: the learnt rule's margin, and its replay on out-of-fold predictions.
+    margins: dict[int, float] = field(default_factory=dict)
     model_trust: dict[int, dict[str, Any]] = field(default_factory=dict)
     floor: FloorTrust | None = None
     floor_from: int = -1
@@ -232,8 +233,7 @@ class StudyLearner:
         ]
 
     def _margin(self, model: StudyPredictor, maximize: bool) -> float:
-        """The learnt rule's margin: the ``confidence`` quantile of how much better than
-        predicted the model's out-of-fold trials ended."""
+        """The ``confidence`` quantile of how much better than predicted trials ended."""
         errors = (1.0 if maximize else -1.0) * model.cv_residuals_
         return float(np.quantile(errors, self.confidence)) if self.confidence else 0.0
 
@@ -278,11 +278,11 @@ class StudyLearner:
         state.fitted_on = n
         if models:
             state.checkpoints, state.models = checkpoints, models
+            state.margins = {step: self._margin(m, maximize) for step, m in models.items()}
             state.model_trust = {}  # measured only when a risk budget uses it
             for step, model in models.items() if self.risk is not None else ():
-                margin = self._margin(model, maximize)
                 state.model_trust[step] = learnt_rule_trust(
-                    model, margin=margin, top_k=self.top_k, maximize=maximize
+                    model, margin=state.margins[step], top_k=self.top_k, maximize=maximize
                 )
             state.note = ""
         elif not state.models:
@@ -327,8 +327,9 @@ class StudyLearner:
                 state.checkpoints_from = len(done)
             reached = [c for c in state.checkpoints if c <= step]
             if reached and (bound is None or (bound.get("epoch") or -1) < reached[-1]):
-                # A checkpoint the trial has not been judged at: (re)learn, then judge.
-                self._refresh(state, self._usable(done), maximize)
+                # A checkpoint the trial has not been judged at: (re)learn when due, then judge.
+                if not state.models or len(done) >= math.ceil(state.fitted_on * self.growth):
+                    self._refresh(state, self._usable(done), maximize)
                 reached = [c for c in state.checkpoints if c <= step]
                 if reached:
                     decision = self._learnt_rule(state, trial, reached[-1], done, maximize)
@@ -356,7 +357,7 @@ class StudyLearner:
         predicted = float(mean[0])
         sign = 1.0 if maximize else -1.0
         errors = sign * model.cv_residuals_  # how much better than predicted trials ended
-        margin = self._margin(model, maximize)
+        margin = state.margins[checkpoint]
         finals = np.array([t.values[0] for t in done if t.values], dtype="float64")
         finals = np.sort(sign * finals[np.isfinite(finals)])[::-1]
         decision.update(
@@ -434,8 +435,7 @@ class StudyLearner:
         done: Sequence[optuna.trial.FrozenTrial],
         maximize: bool,
     ) -> dict[str, Any] | None:
-        """The floor rule (:func:`~optuna_naap._floor.floor_decision`) with this learner's
-        settings: a pruning decision or None."""
+        """:func:`~optuna_naap._floor.floor_decision` with this learner's settings."""
         if self.floor_percentile is None or not done or len(done) < self.n_startup_trials:
             return None
         if step < self.n_warmup_steps:

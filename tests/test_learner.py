@@ -334,6 +334,29 @@ def test_records_count_steps_and_say_what_the_model_was_fit_on() -> None:
     assert learnt and all("completed trials)" in r["predictor"] for r in learnt)
 
 
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_each_learnt_margin_is_the_quantile_of_its_own_models_errors(direction: str) -> None:
+    """The learnt rule's margin (kept per model, computed when it is fit) is, in every record
+    made by the last models, the ``confidence`` quantile of how much better than predicted
+    that model's out-of-fold trials ended: never a margin left from an earlier fit."""
+    learn = learner(risk=None, floor_percentile=None)  # the learnt rule's records stay last
+    study = run(NAAPPruner(learn=learn), curves(direction), direction=direction, n_trials=100)
+    sign = 1.0 if direction == "maximize" else -1.0
+    models = learn.models(study)
+    assert models
+    checked = 0
+    for decision in learnt_decisions(study):
+        model = models.get(int(decision["step"]))  # type: ignore[call-overload]
+        if model is None or f"fit on {model.n_train_trials_} " not in str(decision["predictor"]):
+            continue  # an earlier model made it
+        expected = float(np.quantile(sign * model.cv_residuals_, learn.confidence))
+        assert decision["margin"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+        checked += 1
+    assert checked >= 5
+    # Earlier models made the other records, with other margins.
+    assert len({d["margin"] for d in learnt_decisions(study)}) > len(models)
+
+
 def test_the_same_seeds_give_the_same_decisions_twice() -> None:
     """NAAPPruner() with its defaults refits by completed-trial counts, not wall time: two runs
     with the same seeds decide the same, however busy the machine (one of them is slowed)."""
