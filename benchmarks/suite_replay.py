@@ -268,8 +268,8 @@ def replay(
 
 
 def _variant(spec: str) -> Callable[[dict[str, Any]], Callable[[], Any]]:
-    """``naap`` (defaults) or ``naap:risk=0.05,bound=0.8416,gate=rank,top=0.1``: the trust
-    module's switches (``top``: TOP_SHARE)."""
+    """``naap`` (defaults) or ``naap:risk=0.05,bound=0.8416,gate=rank,top=0.1,early=25``: the
+    trust module's switches (``top``: TOP_SHARE; ``early``: EARLY_SHARE, ``none`` for off)."""
     _, _, text = spec.partition(":")
     options = dict(kv.split("=") for kv in text.split(",") if kv)
 
@@ -279,6 +279,8 @@ def _variant(spec: str) -> Callable[[dict[str, Any]], Callable[[], Any]]:
             gate = options.get("gate", "rank")
             trust.LEARNT_GATE = None if gate == "none" else gate
             trust.TOP_SHARE = float(options.get("top", 0.1))
+            early = options.get("early", "25")
+            trust.EARLY_SHARE = None if early == "none" else float(early)
             if "risk" in options:
                 return NAAPPruner(learn=StudyLearner(risk=float(options["risk"])))
             return NAAPPruner()

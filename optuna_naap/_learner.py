@@ -10,11 +10,12 @@ Two rules, either of which prunes:
   out-of-fold errors) cannot reach the ``top_k``-th best final, the trial is pruned, unless its
   best value so far is among the ``top_k`` best of the completed trials at that step.
 
-With ``risk`` (0.2 by default), each rule prunes only where the study's own completed trials
+With ``risk`` (0.075 by default), each rule prunes only where the study's own completed trials
 say it can be trusted (:mod:`optuna_naap._trust`): the floor from the first step after which
 the chance of pruning a trial that would end among the study's best stays within ``risk``
-(measured from the rank correlation of best-so-far values with finals), the learnt rule where
-the same chance, for the trial it judges, is within it on its model's out-of-fold predictions.
+(from the rank correlation of best-so-far values with finals; before, the bottom quarter where
+that chance is), the learnt rule where the same chance, for the trial it judges, is within it
+on its model's out-of-fold predictions.
 
 The learnt models, a cache of the storage per storage object and study, are refit as more
 trials complete: geometrically in their count, or within ``time_share`` of the study's time.
@@ -110,14 +111,13 @@ class StudyLearner:
             measured warm-up (``risk``) may be later.
         risk: The largest chance, measured on the study's completed trials, that a rule prunes
             a trial that would end among the study's best (the ``max(top_k, 10%)`` best by final
-            value): the floor prunes only from the first step after which every step's chance is
-            within it (from the rank correlation of best-so-far values with finals), the learnt
-            rule only at checkpoints where the chance measured on its model's out-of-fold
-            predictions is. Below 10 completed trials the floor also waits for 20% of training.
-            The default 0.2 kept the best within 0.31% of no pruning on every objective of the
-            suite, at 2.0x MedianPruner's steps (docs/own_objective.md). ``None``: no
-            measured trust, both rules prune from the first step (cheaper; loses the best
-            wherever MedianPruner does).
+            value): the floor prunes from the first step after which every step's chance is
+            within it (rank correlation of best-so-far values with finals; before that step,
+            the bottom quarter where that chance is), the learnt rule where the chance on its
+            model's out-of-fold predictions is. Below 10 completed trials the floor waits for 20%
+            of training. The default 0.075 kept 0.9-0.97 of NAAP-440's 10 best, and the suite's
+            best within 0.5% of no pruning (docs/own_objective.md). ``None``: both rules prune
+            from the first step (cheaper; loses the best wherever MedianPruner does).
         prior: A fitted :class:`~optuna_naap.NAAPPredictor` whose prediction is one more
             feature of the learnt model (transfer of NAAP-440 to a study of schemes trained
             with another recipe or data).
@@ -145,7 +145,7 @@ class StudyLearner:
         floor_percentile: float | None = 50.0,
         n_startup_trials: int = 5,
         n_warmup_steps: int = 0,
-        risk: float | None = 0.2,
+        risk: float | None = 0.075,
         prior: NAAPPredictor | None = None,
         predictor_options: dict[str, Any] | None = None,
     ) -> None:

@@ -8,7 +8,8 @@ so far with their finals (normal scores; a one-sided lower confidence bound, so 
 mean little trust) and turns it into the chance the floor rule prunes a trial that would have
 ended among the study's best (a Gaussian copula: the weakest of the top ``max(top_k, 10%)``
 against the rule's percentile bar). The floor prunes from the first step after which every
-step's risk is within the budget.
+step's risk is within the budget; before it, the bottom quarter from the first step after
+which the risk of pruning that share is (a lower bar at the same correlation risks less).
 
 Completed trials under a pruner are its survivors: truncation lowers their rank correlation,
 so the measure errs towards not pruning. Plain numpy over a trials x steps matrix, built once
@@ -54,6 +55,10 @@ DEFAULT_WARMUP = 0.2
 #: out-of-fold ranking (:func:`rank_trust`, the pruned share as the bar); ``"replay"``, the
 #: ``top_k`` best it would have pruned out of fold; ``None``: not judged (the margin alone).
 LEARNT_GATE: str | None = "rank"
+#: The pruned share (percent, in maximize terms) of a lenient floor before the floor's own
+#: trusted warm-up: the bottom quarter is pruned from the first step after which the risk of
+#: pruning it stays within the budget (``None``: no lenient floor).
+EARLY_SHARE: float | None = 25.0
 #: One-sided normal quantile of the correlation's lower confidence bound (80%).
 BOUND_Z = 0.8416
 _NORMAL = NormalDist()
@@ -70,6 +75,11 @@ class FloorTrust:
         n_trials: Completed trials it was measured on.
         rho: Per step, the lower bound of the rank correlation of best-so-far and final.
         risk: Per step, the chance that a trial ending among the study's best is pruned there.
+        early_share: The lenient floor's pruned share (percent), where it has a warm-up.
+        early_warmup: The first step the lenient floor prunes at, before ``warmup`` (``None``:
+            none).
+        early_risk: Per step, the chance that the lenient floor prunes a trial ending among
+            the study's best.
     """
 
     warmup: int | None
@@ -77,16 +87,26 @@ class FloorTrust:
     n_trials: int
     rho: dict[int, float]
     risk: dict[int, float]
+    early_share: float | None = None
+    early_warmup: int | None = None
+    early_risk: dict[int, float] | None = None
 
     def record(self, step: int) -> dict[str, Any]:
         """The trust of ``step`` as a decision record keeps it (JSON)."""
-        return {
+        record = {
             "warmup": self.warmup,
             "measured": self.measured,
             "trials": self.n_trials,
             "rho_low": round(self.rho.get(step, math.nan), 4),
             "risk": round(self.risk.get(step, math.nan), 4),
         }
+        if self.early_warmup is not None and self.early_risk is not None:
+            record.update(
+                early_share=self.early_share,
+                early_warmup=self.early_warmup,
+                early_risk=round(self.early_risk.get(step, math.nan), 4),
+            )
+        return record
 
 
 def checkpoint_steps(
@@ -215,6 +235,11 @@ def floor_trust(
     rank correlation is at most ``risk``; the warm-up is the first step from which every step
     is trusted. With fewer than ``min_trials`` usable trials, the warm-up is at least
     ``default_warmup`` (``None``: no floor before then).
+
+    Measured, a lenient floor may start earlier: pruning the :data:`EARLY_SHARE` worst (the
+    bottom quarter) risks less than pruning below the median at the same correlation, so its
+    own warm-up (``early_warmup``, from its risks ``early_risk``) can come first. The median
+    takes over at ``warmup``.
     """
     usable = [t for t in done if t.values and math.isfinite(t.values[0]) and t.intermediate_values]
     n = len(usable)
@@ -239,24 +264,44 @@ def floor_trust(
     low_full = _lower_rho(best_so_far[:, full], finals) if full.any() else np.empty(0)
     full_low = dict(zip(np.asarray(steps)[full].tolist(), low_full.tolist(), strict=True))
     n_best = _n_best(n, top_k)
+    counts: dict[int, int] = {}
     for j, step in enumerate(steps):
         if step in full_low:
-            rhos[step] = full_low[step]
+            rhos[step], counts[step] = full_low[step], n
             risks[step] = step_risk(rhos[step], n=n, n_best=n_best, percentile=percentile)
         else:
             rows = np.flatnonzero(present[:, j])
+            counts[step] = len(rows)
             rhos[step], risks[step] = rank_trust(
                 best_so_far[rows, j], finals[rows], top_k=top_k, percentile=percentile
             )
-    warmup: int | None = None
-    for step in reversed(steps):
-        if risks[step] > risk:
-            break
-        warmup = step
+    warmup = _first_trusted(steps, risks, risk)
     measured = n >= min_trials
     if not measured:
         warmup = None if default_warmup is None or warmup is None else max(warmup, default_warmup)
-    return FloorTrust(warmup, measured, n, rhos, risks)
+    early_share = EARLY_SHARE
+    if not measured or early_share is None or not 0 < early_share < percentile:
+        return FloorTrust(warmup, measured, n, rhos, risks)
+    early = {
+        step: step_risk(rhos[step], n=m, n_best=_n_best(m, top_k), percentile=early_share)
+        if (m := counts[step]) >= 4 and rhos[step] == rhos[step]
+        else 1.0
+        for step in steps
+    }
+    early_warmup = _first_trusted(steps, early, risk)
+    if early_warmup is None or (warmup is not None and early_warmup >= warmup):
+        return FloorTrust(warmup, measured, n, rhos, risks)
+    return FloorTrust(warmup, measured, n, rhos, risks, early_share, early_warmup, early)
+
+
+def _first_trusted(steps: list[int], risks: dict[int, float], risk: float) -> int | None:
+    """The first of ``steps`` from which every step's risk is within ``risk``."""
+    first: int | None = None
+    for step in reversed(steps):
+        if risks[step] > risk:
+            break
+        first = step
+    return first
 
 
 def learnt_trusted(trust: dict[str, Any], *, risk: float, top_k: int) -> bool:

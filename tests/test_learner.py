@@ -97,7 +97,7 @@ def test_no_arguments_keeps_the_best_and_saves(direction: str) -> None:
     assert steps_run(naap) < steps_run(full)
     assert naap.best_value == full.best_value  # same params (seeded random sampler)
     # These curves' first steps rank the finals poorly (random speeds): with its measured trust
-    # (risk=0.2 by default) the floor waits where MedianPruner prunes from step 0, so it runs
+    # (risk=0.075 by default) the floor waits where MedianPruner prunes from step 0, so it runs
     # more steps than MedianPruner and fewer than a stricter budget; without a budget
     # (risk=None) it is as cheap as MedianPruner.
     untrusting = run(NAAPPruner(learn=learner(risk=None)), curves(direction), direction=direction)
@@ -106,7 +106,7 @@ def test_no_arguments_keeps_the_best_and_saves(direction: str) -> None:
     assert untrusting.best_value == strict.best_value == full.best_value
     # The default constructor takes no argument at all, and budgets the risk.
     assert isinstance(NAAPPruner().learner, StudyLearner)
-    assert NAAPPruner().learner.risk == 0.2
+    assert NAAPPruner().learner.risk == 0.075
 
 
 def test_the_floor_alone_is_optunas_median_pruner() -> None:

@@ -364,3 +364,86 @@ print(len(learnt), heavy)
     ).stdout.split(maxsplit=1)
     assert int(out[0]) > 0, "the learnt rule decided (its trust was measured)"
     assert out[1].strip() == "[]"
+
+
+def converging(trial: optuna.trial.Trial) -> float:
+    """Noisy curves that settle on their final: the early steps rank the finals loosely, too
+    loosely for the median, well enough for the bottom quarter. The parameter says nothing,
+    so the curves alone rank the trials."""
+    trial.suggest_float("x", 0.0, 1.0)
+    rng = np.random.default_rng(trial.number)
+    quality, noise = rng.random(), rng.standard_normal(30)
+    value = 0.0
+    for step in range(30):
+        value = quality + 0.35 * (1 - step / 30) * noise[step]
+        trial.report(value, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    return quality
+
+
+def test_the_bottom_quarter_is_trusted_before_the_median() -> None:
+    done = completed(converging, 60)
+    trust = trust_of(done, risk=0.1)
+    assert trust.measured and trust.early_share == 25.0
+    assert trust.early_warmup is not None and trust.early_risk is not None
+    assert trust.warmup is None or trust.early_warmup < trust.warmup
+    # The same correlation against a lower bar: never more risk than the median's.
+    assert all(trust.early_risk[s] <= trust.risk[s] + 1e-12 for s in trust.risk)
+    assert all(trust.early_risk[s] <= 0.1 for s in trust.risk if s >= trust.early_warmup)
+    assert trust.early_risk[trust.early_warmup - 1] > 0.1 if trust.early_warmup > 0 else True
+    # A floor that already prunes no more than a quarter, or the switch off: no lenient floor.
+    assert trust_of(done, risk=0.1, percentile=25.0).early_warmup is None
+
+
+def test_without_the_lenient_floor_the_trust_is_the_medians_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import optuna_naap._trust as trust_module
+
+    done = completed(converging, 60)
+    with_early = trust_of(done, risk=0.1)
+    monkeypatch.setattr(trust_module, "EARLY_SHARE", None)
+    alone = trust_of(done, risk=0.1)
+    assert alone.early_warmup is None and alone.early_risk is None
+    assert (alone.warmup, alone.rho, alone.risk) == (
+        with_early.warmup,
+        with_early.rho,
+        with_early.risk,
+    )
+
+
+def test_the_lenient_floor_prunes_only_the_worst_quarter_within_its_risk() -> None:
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=NAAPPruner(learn=StudyLearner(time_share=None)),  # the default risk, 0.075
+    )
+    study.optimize(converging, n_trials=100)
+    lenient = [
+        (t, t.user_attrs[DECISION_ATTR])
+        for t in study.trials
+        if t.state == TrialState.PRUNED
+        and t.user_attrs.get(DECISION_ATTR, {}).get("predictor") == "bottom-25% rule"
+    ]
+    assert len(lenient) >= 10
+    for trial, decision in lenient:
+        trust, step = decision["trust"], int(decision["step"])
+        assert trust["early_share"] == 25.0 and trust["early_risk"] <= 0.075
+        assert trust["early_warmup"] <= step
+        assert trust["warmup"] is None or step < trust["warmup"]
+        assert "the worst 25% are pruned from step" in decision["reason"]
+        # Its bar is the lower quartile (numpy's) of the trials completed before it.
+        before = [
+            t.intermediate_values[step]
+            for t in study.trials
+            if t.state == TrialState.COMPLETE
+            and t.datetime_complete is not None
+            and t.datetime_complete < trial.datetime_complete
+        ]
+        assert f"worst-25% bar {decision['threshold']:.4f} of {len(before)} completed" in str(
+            decision["reason"]
+        )
+        assert decision["threshold"] == pytest.approx(np.percentile(before, 25))
+        best = max(v for s, v in trial.intermediate_values.items() if s <= step)
+        assert best < decision["threshold"]
