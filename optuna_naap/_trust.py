@@ -305,13 +305,11 @@ def _first_trusted(steps: list[int], risks: dict[int, float], risk: float) -> in
 
 
 def learnt_trusted(trust: dict[str, Any], *, risk: float, top_k: int) -> bool:
-    """Whether the learnt rule's replay (:func:`learnt_rule_trust`) is within ``risk``, as
-    :data:`LEARNT_GATE` judges it. With the judged trial's rank (:func:`judged_trust`), the
+    """Whether the learnt rule's trust at a checkpoint, judged for one trial
+    (:func:`judged_trust`), is within ``risk``, as :data:`LEARNT_GATE` judges it: the
     ``"rank"`` gate asks for out-of-fold predictions that rank the finals (a positive lower
     bound of their correlation) and judges the risk at the share pruning that trial prunes."""
     if LEARNT_GATE == "rank":
-        if "trial_risk" not in trust:
-            return bool(trust.get("risk", 0.0) <= risk)
         return bool(trust["rho_low"] > 0 and trust["trial_risk"] <= risk)
     if LEARNT_GATE == "replay":
         return int(trust.get("top_k_lost", 0)) <= math.floor(risk * top_k + 1e-9)
@@ -349,17 +347,17 @@ def judged_trust(
 def untrusted_reason(
     trust: dict[str, Any], checkpoint: int, *, risk: float, top_k: int
 ) -> str | None:
-    """Why the learnt rule keeps a trial at ``checkpoint``, where its replay ``trust`` is not
-    within ``risk`` (``None`` when it is)."""
+    """Why the learnt rule keeps a trial at ``checkpoint``, where its ``trust`` (judged for
+    that trial, :func:`judged_trust`) is not within ``risk`` (``None`` when it is)."""
     if learnt_trusted(trust, risk=risk, top_k=top_k):
         return None
     head = f"at step {checkpoint}: kept, the learnt rule is not trusted here yet: "
-    if "trial_risk" in trust and not trust["rho_low"] > 0:
+    if LEARNT_GATE == "rank" and not trust["rho_low"] > 0:
         return head + (
             f"out of fold, its predictions of {trust['trials']} completed trials do not rank "
             f"their finals (rank correlation {trust['rho_low']:.2f} at the 80% lower bound)"
         )
-    if "trial_risk" in trust:
+    if LEARNT_GATE == "rank":
         return head + (
             f"replayed on its out-of-fold predictions of {trust['trials']} completed trials, "
             f"pruning this one prunes {max(trust['pruned_share'], trust['trial_share']):.0%} "
@@ -368,8 +366,8 @@ def untrusted_reason(
         )
     return head + (
         f"replayed on its out-of-fold predictions of {trust['trials']} completed trials it "
-        f"would prune {trust['pruned_share']:.0%} of them, and a trial ending among their best "
-        f"with chance {trust['risk']:.1%} (risk={risk:g})"
+        f"would prune {trust['pruned_share']:.0%} of them, {trust['top_k_lost']} of their "
+        f"{top_k} best (risk={risk:g})"
     )
 
 
