@@ -328,8 +328,7 @@ class StudyLearner:
             reached = [c for c in state.checkpoints if c <= step]
             if reached and (bound is None or (bound.get("epoch") or -1) < reached[-1]):
                 # A checkpoint the trial has not been judged at: (re)learn when due, then judge.
-                if not state.models or len(done) >= math.ceil(state.fitted_on * self.growth):
-                    self._refresh(state, self._usable(done), maximize)
+                self._refresh(state, self._usable(done), maximize)
                 reached = [c for c in state.checkpoints if c <= step]
                 if reached:
                     decision = self._learnt_rule(state, trial, reached[-1], done, maximize)
