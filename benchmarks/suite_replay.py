@@ -267,6 +267,15 @@ def replay(
         )
 
 
+#: The trust module's switches as the library ships them: a variant changes only those it names.
+_SHIPPED = {
+    "BOUND_Z": trust.BOUND_Z,
+    "LEARNT_GATE": trust.LEARNT_GATE,
+    "TOP_SHARE": trust.TOP_SHARE,
+    "EARLY_SHARE": trust.EARLY_SHARE,
+}
+
+
 def _variant(spec: str) -> Callable[[dict[str, Any]], Callable[[], Any]]:
     """``naap`` (defaults) or ``naap:risk=0.05,bound=0.8416,gate=rank,top=0.1,early=25``: the
     trust module's switches (``top``: TOP_SHARE; ``early``: EARLY_SHARE, ``none`` for off)."""
@@ -275,12 +284,16 @@ def _variant(spec: str) -> Callable[[dict[str, Any]], Callable[[], Any]]:
 
     def make(s: dict[str, Any]) -> Callable[[], Any]:
         def build() -> Any:
-            trust.BOUND_Z = float(options.get("bound", 0.8416))
-            gate = options.get("gate", "rank")
-            trust.LEARNT_GATE = None if gate == "none" else gate
-            trust.TOP_SHARE = float(options.get("top", 0.1))
-            early = options.get("early", "25")
-            trust.EARLY_SHARE = None if early == "none" else float(early)
+            for name, value in _SHIPPED.items():
+                setattr(trust, name, value)
+            if "bound" in options:
+                trust.BOUND_Z = float(options["bound"])
+            if "gate" in options:
+                trust.LEARNT_GATE = None if options["gate"] == "none" else options["gate"]
+            if "top" in options:
+                trust.TOP_SHARE = float(options["top"])
+            if "early" in options:
+                trust.EARLY_SHARE = None if options["early"] == "none" else float(options["early"])
             if "risk" in options:
                 return NAAPPruner(learn=StudyLearner(risk=float(options["risk"])))
             return NAAPPruner()
