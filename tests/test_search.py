@@ -113,8 +113,12 @@ def test_multi_objective_search_shows_and_prunes_on_the_front(
     assert len(optuna.load_study(study_name="naap-search", storage=study._storage).trials) == 3
 
 
-def test_search_exhaustive_on_a_fresh_study(tmp_path: Path) -> None:
+def test_search_exhaustive_on_a_fresh_study(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(search(tmp_path, "--exhaustive", "--n-trials", "3", "--pruner", "none")) == 0
+    # The view counts the trials as stored: the 3 queued ones that ran are no longer waiting.
+    assert "3 complete, 437 waiting" in capsys.readouterr().err
     study = optuna.load_study(study_name="naap-search", storage=f"sqlite:///{tmp_path / 'nas.db'}")
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     waiting = [t for t in study.trials if t.state == optuna.trial.TrialState.WAITING]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,11 @@ class SearchView:
     #: Multi-objective studies: the objectives, and the completed trials' (number, values).
     objectives: ParetoObjectives | None = None
     complete: list[tuple[int, list[float]]] = field(default_factory=list)
+
+    def count(self, study: optuna.study.Study) -> None:
+        """Count the study's trials by state, as the storage holds them now (a queued trial
+        that has run since is no longer waiting; other workers' trials count too)."""
+        self.finished = dict(Counter(t.state.name for t in study.get_trials(deepcopy=False)))
 
     def consider(self, trial: optuna.trial.FrozenTrial) -> None:
         """Keep the best COMPLETE trial (its values, for a multi-objective front)."""
@@ -115,8 +121,8 @@ def run_search(
     view = SearchView(n_trials, objective.recipe.epochs)
     if len(study.directions) > 1:
         view.objectives = objectives or ParetoObjectives.of_study(study)
+    view.count(study)
     for trial in study.get_trials(deepcopy=False):
-        view.finished[trial.state.name] = view.finished.get(trial.state.name, 0) + 1
         view.consider(trial)
     progress = Progress(
         TextColumn("[bold]search[/]"),
@@ -139,7 +145,7 @@ def run_search(
         screen.update(view.render(progress))
 
     def after_trial(study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> None:
-        view.finished[trial.state.name] = view.finished.get(trial.state.name, 0) + 1
+        view.count(study)
         decision = trial.user_attrs.get(DECISION_ATTR)
         if isinstance(decision, dict) and decision.get("predicted") is not None:
             view.predicted, view.verdict = decision["predicted"], decision["verdict"]
