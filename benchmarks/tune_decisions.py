@@ -6,9 +6,10 @@ protocol of ``optuna-naap benchmark`` (fit on one fold of the 400 training rows,
 other) runs a grid of decision-epoch sets and confidence levels; every decision point has its
 own margin, the ``confidence`` quantile of its predictor's cross-validated errors. The test rows
 (IsTest == 1) are never read: ``optuna-naap benchmark`` then reports the chosen settings over
-all 440 rows once. ``optuna_naap.LEAN_BAR`` (top_k 10, confidence 0.95) is the cheapest setting of
-``--budgets 90 --seeds 3 --late-top-k 10`` whose mean top-10 recall was at least 0.95 with no
-regret for both samplers (22 minutes on 2 cores; docs/pruner.md).
+all 440 rows once. ``optuna_naap.LEAN_BAR`` (top_k 10, confidence 0.95; the defaults since
+2026-12-04) is the cheapest setting of ``--budgets 90 --seeds 3 --late-top-k 10`` whose mean
+top-10 recall was at least 0.95 with no regret for both samplers (22 minutes on 2 cores;
+docs/pruner.md).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from optuna_naap._objective import CIFAR10Objective, train_scheme
     from optuna_naap._prescreen import SchemePrescreen
     from optuna_naap._pruner import NAAPPruner
-    from optuna_naap._rule import LEAN_BAR, SchemeRule
+    from optuna_naap._rule import LEAN_BAR, WIDE_BAR, SchemeRule
     from optuna_naap._should_prune import should_prune
     from optuna_naap._study_predictor import StudyPredictor
 
@@ -62,6 +62,7 @@ __all__ = [
     "SpaceRefiner",
     "StudyLearner",
     "StudyPredictor",
+    "WIDE_BAR",
     "load_cifar10",
     "load_naap440",
     "record_task",
@@ -84,6 +85,7 @@ _LAZY = {
     "should_prune": "optuna_naap._should_prune",
     "SchemeRule": "optuna_naap._rule",
     "LEAN_BAR": "optuna_naap._rule",
+    "WIDE_BAR": "optuna_naap._rule",
     "StudyLearner": "optuna_naap._learner",
     "StudyPredictor": "optuna_naap._study_predictor",
     "SchemePrescreen": "optuna_naap._prescreen",

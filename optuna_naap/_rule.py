@@ -37,14 +37,24 @@ if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
-__all__ = ["LEAN_BAR", "SchemeRule", "default_decision_epochs"]
+__all__ = ["FRONT_CONFIDENCE", "LEAN_BAR", "SchemeRule", "WIDE_BAR", "default_decision_epochs"]
 
-#: The lean single-objective bar, keyword arguments of :class:`SchemeRule` (and so of
-#: ``NAAPPruner.from_frame``): a top-10 bar at confidence 0.95 instead of the defaults' top-20 at
-#: 0.9. On NAAP-440's training rows it was the cheapest setting that kept, on average, at least
-#: 0.95 of the 10 best with no regret (``benchmarks/tune_decisions.py``): about 30% less
-#: compute than the defaults, which keep more of the 10 best (docs/pruner.md).
+#: The margin's confidence on the Pareto front when ``confidence`` is not given: chosen on
+#: NAAP-440's training rows for the multi-objective rule (``benchmarks/tune_pareto.py``;
+#: docs/pareto.md). The single-objective bar's default is its own, :data:`LEAN_BAR`'s.
+FRONT_CONFIDENCE = 0.9
+
+#: The single-objective bar of :class:`SchemeRule`'s defaults (keyword arguments of it and so of
+#: ``NAAPPruner.from_frame``): a top-10 bar at confidence 0.95. On NAAP-440's training rows it
+#: was the cheapest setting that kept, on average, at least 0.95 of the 10 best with no regret
+#: (``benchmarks/tune_decisions.py``; docs/pruner.md). The defaults since 2026-12-04; passing
+#: it changes nothing.
 LEAN_BAR: Mapping[str, Any] = MappingProxyType({"top_k": 10, "confidence": 0.95})
+
+#: The wide single-objective bar, the defaults before 2026-12-04: a top-20 bar at confidence
+#: 0.9. It keeps a little more of the 10 best (0.983 against 0.950 on NAAP-440's training rows)
+#: for about 40% more compute (docs/pruner.md).
+WIDE_BAR: Mapping[str, Any] = MappingProxyType({"top_k": 20, "confidence": 0.9})
 
 
 def default_decision_epochs(max_epochs: int) -> list[int]:
@@ -68,7 +78,9 @@ class SchemeRule:
     ``n_startup_trials`` of the study's own trials have completed, nothing is pruned. In a
     multi-objective study the bar is the Pareto front at the trial's exact costs instead
     (``pareto_references`` are known results there). The defaults were chosen by replaying
-    NAAP-440's training rows only (``benchmarks/tune_pruner.py``; docs/pruner.md).
+    NAAP-440's training rows only: the decision epochs with ``benchmarks/tune_pruner.py``, the
+    bar (:data:`LEAN_BAR`) with ``benchmarks/tune_decisions.py``, the front's margin with
+    ``benchmarks/tune_pareto.py`` (docs/pruner.md, docs/pareto.md).
 
     A trial of another task (other data, recipe or epochs, none declared, or a scheme outside
     NAAP-440's space for NAAP-440's rule) is not judged by the rule: NAAPPruner's transfer mode
@@ -85,7 +97,10 @@ class SchemeRule:
             finals (replaces ``top_k``; in (0, 1)).
         n_startup_trials: Completed trials of the study itself needed before the rule prunes.
         confidence: Quantile of the predictor's cross-validated errors used as the margin (0
-            for none; 1 for the largest error seen).
+            for none; 1 for the largest error seen). Default: 0.95 for the top-k bar
+            (:data:`LEAN_BAR`) and 0.9 on the Pareto front
+            (:data:`~optuna_naap._rule.FRONT_CONFIDENCE`), each chosen on NAAP-440's training
+            rows; a value given is used for both.
         uncertainty: Predicted standard deviations added to the margin.
         reference_values: Known finals besides the study's completed trials.
         pareto_references: Known results (accuracy and exact costs) for multi-objective
@@ -113,10 +128,10 @@ class SchemeRule:
         predictor: NAAPPredictor | Mapping[int, NAAPPredictor],
         *,
         max_epochs: int = 90,
-        top_k: int | Mapping[int, int] = 20,
+        top_k: int | Mapping[int, int] = LEAN_BAR["top_k"],
         top_fraction: float | None = None,
         n_startup_trials: int = 0,
-        confidence: float = 0.9,
+        confidence: float | None = None,
         uncertainty: float = 0.0,
         reference_values: Sequence[float] = (),
         pareto_references: ParetoReferences | None = None,
@@ -171,27 +186,33 @@ class SchemeRule:
         )
         self.top_fraction = top_fraction
         self.n_startup_trials = n_startup_trials
-        self.confidence = float(confidence)
+        #: The margins' confidence: of the top-k bar, and on the Pareto front.
+        self.confidence = LEAN_BAR["confidence"] if confidence is None else float(confidence)
+        self.front_confidence = FRONT_CONFIDENCE if confidence is None else float(confidence)
         self.uncertainty = float(uncertainty)
         self.references = references
         self.pareto_references = pareto_references
         self.task = KnowledgeTask(data, max_epochs)
         # How far above its prediction a scheme can plausibly end: a quantile of the
         # predictor's out-of-fold errors (0 where it was fit on too few rows to measure them).
-        self.margins = {
+        self.margins = self._margins(self.confidence)
+        self.front_margins = self._margins(self.front_confidence)
+        self._in_naap_space: dict[str, bool] = {}  # by scheme JSON: a walk of the space each
+
+    def _margins(self, confidence: float) -> dict[int, float]:
+        return {
             epoch: margin_quantile(getattr(model, "cv_residuals_", np.empty(0)), confidence)
             for epoch, model in self.predictors.items()
         }
-        self._in_naap_space: dict[str, bool] = {}  # by scheme JSON: a walk of the space each
 
     @staticmethod
     def _check_options(
         *,
         max_epochs: int = 90,
-        top_k: int = 20,
+        top_k: int = LEAN_BAR["top_k"],
         top_fraction: float | None = None,
         n_startup_trials: int = 0,
-        confidence: float = 0.9,
+        confidence: float | None = None,
         uncertainty: float = 0.0,
         reference_values: Sequence[float] = (),
         pareto_references: ParetoReferences | None = None,
@@ -215,7 +236,7 @@ class SchemeRule:
             top_k=top_k,
             top_fraction=top_fraction,
             n_startup_trials=n_startup_trials,
-            confidence=confidence,
+            confidence=LEAN_BAR["confidence"] if confidence is None else confidence,
         )
         if (
             isinstance(uncertainty, bool)
@@ -367,7 +388,7 @@ class SchemeRule:
                 self.predictors[epoch],
                 row,
                 objectives,
-                margin=self.margins[epoch],
+                margin=self.front_margins[epoch],
                 uncertainty=self.uncertainty,
                 references=self.pareto_references,
                 prefix=f"at epoch {epoch}: ",

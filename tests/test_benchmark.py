@@ -287,19 +287,22 @@ def test_cli_benchmark(
     assert len(err.splitlines()) == 1
 
 
-def test_naap_lean_replays_the_lean_bar(frame: pd.DataFrame) -> None:
-    """``naap-lean`` is NAAP-440's rule with LEAN_BAR: its decisions judge against the top-10
-    of the known finals where the defaults' judge against the top-20."""
-    from optuna_naap import LEAN_BAR
+def test_naap_wide_replays_the_former_bar(frame: pd.DataFrame) -> None:
+    """``naap-wide`` is NAAP-440's rule with WIDE_BAR: its decisions judge against the top-20
+    of the known finals where the defaults' (LEAN_BAR) judge against the top-10."""
+    from optuna_naap import WIDE_BAR
     from optuna_naap.benchmark import FitContext, builtin_pruners, replay_study
 
     rows = frame[frame.IsTest == 0]
     context = FitContext(rows.head(120), 90, FAST)
     pruners = builtin_pruners(90)
-    lean = pruners["naap-lean"](context)
-    assert isinstance(lean, NAAPPruner) and lean.rule is not None
-    assert (lean.rule.top_k, lean.rule.confidence) == (LEAN_BAR["top_k"], LEAN_BAR["confidence"])
-    for name, bar in (("naap-lean", "top-10 threshold"), ("naap", "top-20 threshold")):
+    wide = pruners["naap-wide"](context)
+    assert isinstance(wide, NAAPPruner) and wide.rule is not None
+    assert (wide.rule.top_k, wide.rule.confidence) == (WIDE_BAR["top_k"], WIDE_BAR["confidence"])
+    cautious = pruners["naap-cautious"](context)
+    assert isinstance(cautious, NAAPPruner) and cautious.rule is not None
+    assert (cautious.rule.top_k, cautious.rule.confidence) == (20, 0.99)
+    for name, bar in (("naap-wide", "top-20 threshold"), ("naap", "top-10 threshold")):
         storage = optuna.storages.InMemoryStorage()
         result = replay_study(
             rows.iloc[120:180], pruners[name](context), storage=storage, study_name=name

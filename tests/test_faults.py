@@ -192,10 +192,16 @@ CLI_CASES: list[tuple[str, str, int, str]] = [
         "--pruner median judges one value",
     ),
     (
-        "search-lean-pareto",
-        "search --storage {db} --study-name n --objectives accuracy,macs --pruner naap-lean",
+        "search-prescreen-pareto",
+        "search --storage {db} --study-name n --objectives accuracy,macs --prescreen",
         2,
-        "--pruner naap-lean judges one value",
+        "--prescreen judges a scheme's predicted accuracy against the best known finals",
+    ),
+    (
+        "search-wide-pareto",
+        "search --storage {db} --study-name n --objectives accuracy,macs --pruner naap-wide",
+        2,
+        "--pruner naap-wide judges one value",
     ),
     (
         "search-lean-other-data",

@@ -85,8 +85,9 @@ def test_prunes_below_the_top_k_of_known_finals(
     )
     study = optuna.create_study(direction="maximize", pruner=pruner)
     study.optimize(replay(test_rows), n_trials=len(test_rows))
-    # The margin: the 0.9 quantile of the predictor's out-of-fold errors, plus half a std.
-    quantile = float(np.quantile(predictor.cv_residuals_, 0.9))
+    # The margin: the 0.95 quantile (LEAN_BAR's, the default) of the predictor's out-of-fold
+    # errors, plus half a std.
+    quantile = float(np.quantile(predictor.cv_residuals_, 0.95))
     assert quantile > 0
 
     states = [t.state for t in study.trials]
@@ -115,6 +116,32 @@ def test_prunes_below_the_top_k_of_known_finals(
     # The best scheme of the pool is never lost in this replay.
     best = test_rows.MaxAccuracy.max()
     assert max(t.value for t in study.trials if t.value is not None) == best
+
+
+def test_the_defaults_are_the_lean_bar_with_the_fronts_own_margin(
+    predictor: NAAPPredictor,
+) -> None:
+    """By default the top-k bar is LEAN_BAR's (top-10, the 0.95 quantile of the predictor's
+    out-of-fold errors) and the Pareto front keeps its own margin (the 0.9 quantile, chosen for
+    it); a confidence given is both margins'. WIDE_BAR is the former defaults."""
+    from optuna_naap import LEAN_BAR, WIDE_BAR
+    from optuna_naap._rule import FRONT_CONFIDENCE
+
+    errors = predictor.cv_residuals_
+    rule = SchemeRule(predictor)
+    assert (
+        (rule.top_k, rule.confidence) == (LEAN_BAR["top_k"], LEAN_BAR["confidence"]) == (10, 0.95)
+    )
+    assert rule.front_confidence == FRONT_CONFIDENCE == 0.9
+    assert rule.margins[9] == pytest.approx(float(np.quantile(errors, 0.95)))
+    assert rule.front_margins[9] == pytest.approx(float(np.quantile(errors, 0.9)))
+    assert rule.margins[9] > rule.front_margins[9]
+    assert SchemeRule(predictor, **LEAN_BAR).margins == rule.margins  # passing it changes nothing
+    wide = SchemeRule(predictor, **WIDE_BAR)
+    assert (wide.top_k, wide.confidence, wide.front_confidence) == (20, 0.9, 0.9)
+    assert wide.margins == wide.front_margins == rule.front_margins
+    with pytest.raises(ValueError, match="confidence must be in"):
+        SchemeRule(predictor, confidence=1.5)
 
 
 def test_confidence_moves_the_verdicts(frame: pd.DataFrame, predictor: NAAPPredictor) -> None:
@@ -454,11 +481,11 @@ def test_from_frame_cuts_naap440_to_a_shorter_budget(frame: pd.DataFrame) -> Non
     study = optuna.create_study(direction="maximize", pruner=pruner)
     rows = frame[frame.IsTest == 1]
     study.optimize(_task_objective(rows, 30, "cifar10", Recipe(epochs=30).to_json()), n_trials=20)
-    threshold = sorted(cut.MaxAccuracy, reverse=True)[19]
+    threshold = sorted(cut.MaxAccuracy, reverse=True)[9]
     first = study.trials[0].user_attrs[DECISION_ATTR]
     assert first["predictor"] == "naap440"
-    assert first["threshold"] == pytest.approx(threshold)  # the top-20 of 30-epoch finals
-    assert threshold < sorted(train.MaxAccuracy, reverse=True)[19]
+    assert first["threshold"] == pytest.approx(threshold)  # the top-10 of 30-epoch finals
+    assert threshold < sorted(train.MaxAccuracy, reverse=True)[9]
     with pytest.raises(ValueError, match="epochs must be an integer between 1 and 90"):
         truncate_curves(train, 91)
 

@@ -258,16 +258,62 @@ def test_an_ignored_sigint_stays_ignored() -> None:
         signal.signal(signal.SIGINT, before)
 
 
-def test_naap_lean_is_the_lean_bar_on_naap440s_task(
+def test_the_prescreen_is_on_by_default_with_naap440s_rule(
     naap440_frame: pd.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--pruner naap-lean``: NAAP-440's rule with LEAN_BAR (top-10 at 0.95) and said so;
-    ``--pruner naap`` keeps the defaults (top-20 at 0.9)."""
+    """Without --prescreen / --no-prescreen, ``search`` pre-screens schemes where NAAP-440's rule
+    judges (one objective on CIFAR-10; measured to help on the training rows' replay) and
+    nowhere else; --prescreen where it means nothing is one line."""
     import argparse
 
     from rich.console import Console
 
-    from optuna_naap import LEAN_BAR
+    from optuna_naap import SchemePrescreen
+    from optuna_naap.cli._common import CommandError
+    from optuna_naap.cli._search_setup import NAAPRows, SearchOptions, make_sampler
+    from optuna_naap.cli.search import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+
+    def options(*extra: str) -> SearchOptions:
+        return SearchOptions.from_args(parser.parse_args(list(extra)))
+
+    assert options().prescreen and options("--pruner", "naap-wide").prescreen
+    for extra in (
+        ["--no-prescreen"],
+        ["--pruner", "median"],
+        ["--pruner", "none"],
+        ["--objectives", "accuracy,macs"],
+        ["--data", "fashion-mnist"],
+        ["--data", "synthetic"],
+        ["--exhaustive"],
+    ):
+        assert not options(*extra).prescreen, extra
+    assert options("--pruner", "median", "--prescreen").prescreen  # asked for: given
+    with pytest.raises(CommandError, match="a multi-objective study has a front instead"):
+        options("--objectives", "accuracy,macs", "--prescreen")
+    rows = NAAPRows(None)
+    rows._frame = naap440_frame[naap440_frame.IsTest == 0].head(80)  # a quick fit
+    sampler = make_sampler(options(), rows, Console(width=200), seed=0)
+    assert isinstance(sampler._prescreen, SchemePrescreen)
+    assert make_sampler(options("--no-prescreen"), rows, Console(), seed=0)._prescreen is None
+    assert (
+        "fitting the pre-screen's NAAPPredictor(0) on 80 NAAP-440 rows" in capsys.readouterr().out
+    )
+
+
+def test_naap_wide_is_the_former_bar_and_naap_the_lean_one(
+    naap440_frame: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--pruner naap``: NAAP-440's rule with the defaults, LEAN_BAR (top-10 at 0.95);
+    ``--pruner naap-wide``: WIDE_BAR (top-20 at 0.9, the former defaults), and said so;
+    ``--pruner naap-lean``, its old name for the lean bar, is naap's and says so."""
+    import argparse
+
+    from rich.console import Console
+
+    from optuna_naap import LEAN_BAR, WIDE_BAR
     from optuna_naap.cli._search_setup import NAAPRows, SearchOptions, make_pruner
     from optuna_naap.cli.search import add_arguments
 
@@ -276,14 +322,24 @@ def test_naap_lean_is_the_lean_bar_on_naap440s_task(
     rows = NAAPRows(None)
     rows._frame = naap440_frame[naap440_frame.IsTest == 0].head(80)  # a quick fit
     console = Console(width=200)
-    for name, top_k, confidence in (("naap-lean", 10, 0.95), ("naap", 20, 0.9)):
+    for name, top_k, confidence in (
+        ("naap-wide", 20, 0.9),
+        ("naap", 10, 0.95),
+        ("naap-lean", 10, 0.95),
+    ):
         args = parser.parse_args(["--pruner", name, "--epochs", "12"])
         pruner = make_pruner(SearchOptions.from_args(args), rows, console)
         assert isinstance(pruner, NAAPPruner) and pruner.rule is not None
         assert (pruner.rule.top_k, pruner.rule.confidence) == (top_k, confidence)
     assert dict(LEAN_BAR) == {"top_k": 10, "confidence": 0.95}
+    assert dict(WIDE_BAR) == {"top_k": 20, "confidence": 0.9}
     out = capsys.readouterr().out
-    assert out.count("naap-lean: a top-10 bar at confidence 0.95") == 1
+    assert (
+        out.count("naap-wide: a top-20 bar at confidence 0.9 (the defaults: top-10 at 0.95)") == 1
+    )
+    assert (
+        out.count("naap-lean: the defaults' bar (top-10 at 0.95), the same as --pruner naap") == 1
+    )
 
 
 @pytest.mark.parametrize(

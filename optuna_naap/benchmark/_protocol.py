@@ -20,7 +20,7 @@ from optuna_naap._pareto import (
 )
 from optuna_naap._predictor import NAAPPredictor
 from optuna_naap._pruner import NAAPPruner
-from optuna_naap._rule import LEAN_BAR, SchemeRule, default_decision_epochs
+from optuna_naap._rule import WIDE_BAR, SchemeRule, default_decision_epochs
 from optuna_naap._sampler import BASE_SAMPLERS
 from optuna_naap._task import NAAP440_DATA
 from optuna_naap._transfer import TRANSFER_LEARNER
@@ -120,16 +120,17 @@ def builtin_pruners(
     with settings for ``max_epochs`` epochs of full training.
 
     Optuna's pruners with their usual settings for a 90-epoch budget (warm-up of 10% of
-    training), the early top-k baseline, and NAAPPruner: ``naap`` (the defaults, predictors
-    fit on the other folds), ``naap-transfer`` (``NAAPPruner()`` as on a new task: no
-    predictors, the architecture-only prior of :meth:`FitContext.prior` calibrated on the
-    study's own trials, with :data:`~optuna_naap._transfer.TRANSFER_LEARNER`'s settings),
-    ``naap-scratch`` (``NAAPPruner(transfer=False)``: the study's own trials alone, the default
-    StudyLearner),
-    ``naap-at-10%`` (one decision at 10%), ``naap-cautious`` (confidence 0.99),
-    ``naap-top10`` (top_k 10 with confidence 0.99), ``naap-lean`` (:data:`~optuna_naap.LEAN_BAR`:
-    top_k 10 with confidence 0.95), and ``oracle`` (:class:`OraclePruner`: knows the finals,
-    trains only the fold's 10 best beyond epoch 1; the floor).
+    training), the early top-k baseline, and NAAPPruner: ``naap`` (the defaults, a top-10 bar at
+    confidence 0.95, predictors fit on the other folds), ``naap-transfer`` (``NAAPPruner()`` as
+    on a new task: no predictors, the architecture-only prior of :meth:`FitContext.prior`
+    calibrated on the study's own trials, with
+    :data:`~optuna_naap._transfer.TRANSFER_LEARNER`'s settings), ``naap-scratch``
+    (``NAAPPruner(transfer=False)``: the study's own trials alone, the default StudyLearner),
+    ``naap-at-10%`` (one decision at 10%), ``naap-cautious`` (top_k 20 with confidence 0.99),
+    ``naap-top10`` (top_k 10 with confidence 0.99), ``naap-wide``
+    (:data:`~optuna_naap.WIDE_BAR`: top_k 20 with confidence 0.9, the defaults before
+    2026-12-04), and ``oracle`` (:class:`OraclePruner`: knows the finals, trains only the fold's
+    10 best beyond epoch 1; the floor).
 
     For multi-objective replays (``multi_objective=True``): ``nop`` (no pruning: Optuna's only
     option there), ``median-accuracy`` (a naive scalarised rule: MedianPruner's rule on the
@@ -167,9 +168,9 @@ def builtin_pruners(
         ),
         "naap-scratch": lambda c: NAAPPruner(transfer=False),
         "naap-at-10%": lambda c: c.naap((warmup,)),
-        "naap-cautious": lambda c: c.naap(confidence=0.99),
+        "naap-cautious": lambda c: c.naap(top_k=20, confidence=0.99),
         "naap-top10": lambda c: c.naap(top_k=10, confidence=0.99),
-        "naap-lean": lambda c: c.naap(**LEAN_BAR),
+        "naap-wide": lambda c: c.naap(**WIDE_BAR),
     }
 
 

@@ -46,6 +46,19 @@ def default_pruner(data: str, *, multi_objective: bool) -> str:
     return "median" if data == "synthetic" else "naap"
 
 
+def default_prescreen(data: str, *, pruner: str, multi_objective: bool, exhaustive: bool) -> bool:
+    """Whether ``search`` pre-screens schemes where neither ``--prescreen`` nor
+    ``--no-prescreen`` is given: with NAAP-440's own rule (one objective on CIFAR-10), where the
+    replay measured it to help (docs/refinement.md); never on other data, where NAAP-440's
+    finals are not the study's scale, nor with ``--exhaustive``, which runs every scheme."""
+    return (
+        data == "cifar10"
+        and pruner in ("naap", "naap-wide", "naap-lean")
+        and not multi_objective
+        and not exhaustive
+    )
+
+
 @dataclass(frozen=True)
 class SearchOptions:
     """``optuna-naap search``'s options, checked and typed once from the command line."""
@@ -73,15 +86,15 @@ class SearchOptions:
         """The options of ``args`` (one line for each user error, before anything runs)."""
         objectives = parse_objectives(args.objectives)
         pruner = args.pruner or default_pruner(args.data, multi_objective=objectives is not None)
-        if objectives is not None and pruner in ("median", "naap-lean"):
+        if objectives is not None and pruner in ("median", "naap-wide", "naap-lean"):
             raise CommandError(
                 f"--pruner {pruner} judges one value; a multi-objective study takes --pruner "
                 "naap or none"
             )
-        if pruner == "naap-lean" and args.data != "cifar10":
-            # Its top-10 bar is NAAP-440's finals: there is none on another task's scale.
+        if pruner in ("naap-wide", "naap-lean") and args.data != "cifar10":
+            # Its top-k bar is NAAP-440's finals: there is none on another task's scale.
             raise CommandError(
-                f"--pruner naap-lean is a bar of NAAP-440's CIFAR-10 finals, not on the scale "
+                f"--pruner {pruner} is a bar of NAAP-440's CIFAR-10 finals, not on the scale "
                 f"of --data {args.data}; use --pruner naap (NAAP-440 as a prior, calibrated on "
                 "this study's trials)"
             )
@@ -90,6 +103,11 @@ class SearchOptions:
                 raise CommandError(
                     f"--{flag} skips schemes; --exhaustive runs them all: choose one"
                 )
+        if args.prescreen and objectives is not None:
+            raise CommandError(
+                "--prescreen judges a scheme's predicted accuracy against the best known "
+                "finals; a multi-objective study has a front instead: leave it out"
+            )
         if args.prescreen and args.data != "cifar10":
             # The pre-screen prunes before any training, against NAAP-440's finals: on other
             # data there is no trial of the study's own to calibrate it with.
@@ -113,7 +131,16 @@ class SearchOptions:
             exhaustive=args.exhaustive,
             seed=args.seed,
             refine=args.refine,
-            prescreen=args.prescreen,
+            prescreen=(
+                args.prescreen
+                if args.prescreen is not None
+                else default_prescreen(
+                    args.data,
+                    pruner=pruner,
+                    multi_objective=objectives is not None,
+                    exhaustive=args.exhaustive,
+                )
+            ),
             heartbeat=args.heartbeat,
             grace=args.grace,
         )
@@ -244,13 +271,14 @@ def make_pruner(
 ) -> optuna.pruners.BasePruner:
     """The pruner of a NAS study of schemes trained for ``epochs``, by name: ``"naap"``
     (NAAPPruner: a saved predictor, else fit on NAAP-440 at the default decision epochs;
-    transfer mode on other data), ``"naap-lean"`` (the same with
-    :data:`~optuna_naap._rule.LEAN_BAR`, CIFAR-10 only), ``"median"`` (MedianPruner with a
-    warm-up of 10% of training), ``"none"``."""
+    transfer mode on other data), ``"naap-wide"`` (the same with
+    :data:`~optuna_naap._rule.WIDE_BAR`, CIFAR-10 only), ``"naap-lean"`` (the same as
+    ``"naap"``, whose bar :data:`~optuna_naap._rule.LEAN_BAR` is), ``"median"`` (MedianPruner
+    with a warm-up of 10% of training), ``"none"``."""
     from optuna_naap._optuna_pruners import optuna_pruners
     from optuna_naap._predictor import NAAPPredictor
     from optuna_naap._pruner import NAAPPruner
-    from optuna_naap._rule import LEAN_BAR, SchemeRule, default_decision_epochs
+    from optuna_naap._rule import WIDE_BAR, SchemeRule, default_decision_epochs
 
     name, epochs, data = options.pruner, options.recipe.epochs, options.data.kind
     if name in ("none", "median"):
@@ -269,7 +297,7 @@ def make_pruner(
             "before 5 have completed)"
         )
         return NAAPPruner()
-    bar = dict(LEAN_BAR) if name == "naap-lean" else {}
+    bar = dict(WIDE_BAR) if name == "naap-wide" else {}
     if predictor is not None:
         return NAAPPruner(SchemeRule(predictor, max_epochs=epochs, **bar))
     frame = rows()
@@ -280,10 +308,12 @@ def make_pruner(
     )
     if bar:
         console.print(
-            f"naap-lean: a top-{bar['top_k']} bar at confidence {bar['confidence']:g} (the "
-            "defaults: top-20 at 0.9): about 30% less compute, now and then one of the 10 "
-            "best lost"
+            f"naap-wide: a top-{bar['top_k']} bar at confidence {bar['confidence']:g} (the "
+            "defaults: top-10 at 0.95): about 40% more compute, a little more of the 10 best "
+            "kept"
         )
+    elif name == "naap-lean":
+        console.print("naap-lean: the defaults' bar (top-10 at 0.95), the same as --pruner naap")
     return NAAPPruner.from_frame(frame, decision_epochs=decision_epochs, max_epochs=epochs, **bar)
 
 

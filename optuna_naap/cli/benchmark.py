@@ -34,7 +34,7 @@ DESCRIPTION = (
 REPLAY_PRUNERS = (
     "nop", "median", "percentile75", "successive-halving", "hyperband", "wilcoxon",
     "patient-median", "top10-after-1", "oracle", "naap", "naap-transfer", "naap-scratch",
-    "naap-at-10%", "naap-cautious", "naap-top10", "naap-lean",
+    "naap-at-10%", "naap-cautious", "naap-top10", "naap-wide",
 )  # fmt: skip
 PARETO_PRUNERS = ("nop", "median-accuracy", "NAAPPruner", "oracle", "NAAPPruner-lean")
 SUITE_PRUNERS = (
