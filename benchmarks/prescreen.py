@@ -1,6 +1,6 @@
 """Does a 0-epoch pre-screen in NAAPSampler save compute on top of NAAPPruner?
 
-Run: ``python benchmarks/prescreen.py [--rows train|all] [--epsilon]``.
+Run: ``python benchmarks/prescreen.py [--rows train|all] [--epsilon] [--max-epochs N]``.
 
 The replay protocol of ``optuna-naap benchmark`` (2 disjoint folds; everything that learns is fit
 on the other fold): NAAPPruner with its defaults alone, and with ``NAAPSampler(base,
@@ -8,6 +8,8 @@ prescreen=SchemePrescreen(...))`` at several confidence levels, which skips sche
 first epoch when the 0-epoch predictor says they cannot reach the top-20. ``--epsilon`` fits the
 0-epoch predictor with the zero-cost epsilon score (grey-scale batch) as an extra feature.
 ``--rows train`` replays the 400 training rows (IsTest == 0) to choose; ``--rows all`` reports.
+``--max-epochs N`` replays a shorter budget: the rows cut to it (exact for the NAAP recipe), so
+predictors, references and finals are all N-epoch ones, as ``optuna-naap search --epochs N``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rich.table import Table
 
 from optuna_naap import DECISION_ATTR, NAAPPredictor, NAAPSampler, SchemePrescreen, load_naap440
 from optuna_naap.benchmark import FitContext, ReplayResult, replay_study, summarize
+from optuna_naap.data import truncate_curves
 
 DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
@@ -35,6 +38,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--confidence", type=float, nargs="*", default=[0.9, 0.95, 0.99])
     parser.add_argument("--epsilon", action="store_true", help="epsilon as a 0-epoch feature")
+    parser.add_argument("--max-epochs", type=int, default=90, help="budget (default 90)")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -44,6 +48,8 @@ def main() -> None:
 
         frame = add_epsilon(frame)
     rows = frame[frame.IsTest == 0].reset_index(drop=True) if args.rows == "train" else frame
+    if args.max_epochs < 90:
+        rows = truncate_curves(rows, args.max_epochs)
     settings: list[float | None] = [None, *args.confidence]
     order = np.random.default_rng(0).permutation(len(rows))
     parts = np.array_split(order, 2)
@@ -58,7 +64,7 @@ def main() -> None:
                 fit_rows = rows.iloc[parts[1 - fold]]
                 extra = ("Epsilon",) if args.epsilon else ()
                 zero = NAAPPredictor(0, extra_features=extra).fit(fit_rows)
-                contexts = {fold: (FitContext(fit_rows, 90), zero)}
+                contexts = {fold: (FitContext(fit_rows, args.max_epochs), zero)}
             context, zero = contexts[fold]
             base = (
                 optuna.samplers.RandomSampler(seed=seed)
@@ -82,6 +88,7 @@ def main() -> None:
                 context.naap(),
                 sampler=NAAPSampler(base, prescreen=prescreen),
                 seed=seed,
+                max_epochs=args.max_epochs,
                 name=name,
                 fold=fold,
                 storage=storage,
@@ -96,7 +103,10 @@ def main() -> None:
             screened.setdefault(name, []).append(skipped / len(study.trials))
             bar.advance(task)
 
-    table = Table(title=f"Pre-screen on the NAAP-440 replay ({args.rows} rows: {len(rows)})")
+    table = Table(
+        title=f"Pre-screen on the NAAP-440 replay ({args.rows} rows: {len(rows)}, "
+        f"{args.max_epochs} epochs)"
+    )
     for column in ("setting / base sampler", "compute %", "recall", "min recall", "regret"):
         table.add_column(column, justify="right")
     table.add_column("skipped before training %", justify="right")

@@ -192,12 +192,6 @@ CLI_CASES: list[tuple[str, str, int, str]] = [
         "--pruner median judges one value",
     ),
     (
-        "search-prescreen-pareto",
-        "search --storage {db} --study-name n --objectives accuracy,macs --prescreen",
-        2,
-        "--prescreen judges a scheme's predicted accuracy against the best known finals",
-    ),
-    (
         "search-wide-pareto",
         "search --storage {db} --study-name n --objectives accuracy,macs --pruner naap-wide",
         2,
