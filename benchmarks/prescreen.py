@@ -8,7 +8,10 @@ prescreen=SchemePrescreen(...))`` at several confidence levels, which skips sche
 first epoch when the 0-epoch predictor says they cannot reach the top-20. ``--epsilon`` fits the
 0-epoch predictor with the zero-cost epsilon score (grey-scale batch) as an extra feature.
 ``--rows train`` replays the 400 training rows (IsTest == 0) to choose; ``--rows all`` reports.
-``--max-epochs N`` replays a shorter budget: the rows cut to it (exact for the NAAP recipe), so
+``--objectives accuracy,macs`` (or ``accuracy,params``) replays the multi-objective study: the
+pruner's Pareto rule and the pre-screen on the front (both with the other fold's rows as
+reference results), figures as ``optuna-naap benchmark --objectives``. ``--max-epochs N``
+replays a shorter budget: the rows cut to it (exact for the NAAP recipe), so
 predictors, references and finals are all N-epoch ones, as ``optuna-naap search --epochs N``.
 """
 
@@ -27,6 +30,7 @@ from rich.table import Table
 from optuna_naap import DECISION_ATTR, NAAPPredictor, NAAPSampler, SchemePrescreen, load_naap440
 from optuna_naap.benchmark import FitContext, ReplayResult, replay_study, summarize
 from optuna_naap.data import truncate_curves
+from optuna_naap.pareto import ParetoReferences
 
 DEFAULT_DATA = None  # the NAAP-440 copy shipped in the package
 
@@ -39,6 +43,7 @@ def main() -> None:
     parser.add_argument("--confidence", type=float, nargs="*", default=[0.9, 0.95, 0.99])
     parser.add_argument("--epsilon", action="store_true", help="epsilon as a 0-epoch feature")
     parser.add_argument("--max-epochs", type=int, default=90, help="budget (default 90)")
+    parser.add_argument("--objectives", default=None, help="e.g. accuracy,macs")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -78,6 +83,7 @@ def main() -> None:
                     zero,
                     confidence=confidence,
                     reference_values=context.rows["MaxAccuracy"].to_numpy("float64"),
+                    pareto_references=ParetoReferences(context.rows),
                 )
             )
             setting = "naap" if confidence is None else f"naap + prescreen c{confidence:g}"
@@ -89,6 +95,7 @@ def main() -> None:
                 sampler=NAAPSampler(base, prescreen=prescreen),
                 seed=seed,
                 max_epochs=args.max_epochs,
+                objectives=args.objectives,
                 name=name,
                 fold=fold,
                 storage=storage,
@@ -103,20 +110,28 @@ def main() -> None:
             screened.setdefault(name, []).append(skipped / len(study.trials))
             bar.advance(task)
 
+    pareto = args.objectives is not None
     table = Table(
         title=f"Pre-screen on the NAAP-440 replay ({args.rows} rows: {len(rows)}, "
-        f"{args.max_epochs} epochs)"
+        f"{args.max_epochs} epochs{', ' + args.objectives if pareto else ''})"
     )
-    for column in ("setting / base sampler", "compute %", "recall", "min recall", "regret"):
+    figures = (
+        ("front recall", "min", "HV regret %") if pareto else ("recall", "min recall", "regret")
+    )
+    for column in ("setting / base sampler", "compute %", *figures):
         table.add_column(column, justify="right")
     table.add_column("skipped before training %", justify="right")
     for row in summarize(results):
+        values = (
+            (f"{row['front_recall']:.3f}", f"{row['min_front_recall']:.2f}",
+             f"{100 * row['hv_regret']:.3f}")
+            if pareto
+            else (f"{row['recall']:.3f}", f"{row['min_recall']:.2f}", f"{row['regret']:.4f}")
+        )  # fmt: skip
         table.add_row(
             row["pruner"],
             f"{100 * row['compute']:.1f}",
-            f"{row['recall']:.3f}",
-            f"{row['min_recall']:.2f}",
-            f"{row['regret']:.4f}",
+            *values,
             f"{100 * np.mean(screened[row['pruner']]):.1f}",
         )
     Console(width=150).print(table)

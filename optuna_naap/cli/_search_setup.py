@@ -46,19 +46,13 @@ def default_pruner(data: str, *, multi_objective: bool) -> str:
     return "median" if data == "synthetic" else "naap"
 
 
-def default_prescreen(data: str, *, pruner: str, multi_objective: bool, exhaustive: bool) -> bool:
+def default_prescreen(data: str, *, pruner: str, exhaustive: bool) -> bool:
     """Whether ``search`` pre-screens schemes where neither ``--prescreen`` nor
-    ``--no-prescreen`` is given: with NAAP-440's own rule on one objective on CIFAR-10, where the
-    replay measured it to help (docs/refinement.md); never on other data, where NAAP-440's
-    finals are not the study's scale, nor with ``--exhaustive``, which runs every scheme. In a
-    multi-objective study it screens against the front when asked for (``--prescreen``), but is
-    not on by default: it was not measured there."""
-    return (
-        data == "cifar10"
-        and pruner in ("naap", "naap-wide", "naap-lean")
-        and not multi_objective
-        and not exhaustive
-    )
+    ``--no-prescreen`` is given: with NAAP-440's own rule on CIFAR-10 (against the top of the
+    known finals, or the front in a multi-objective study), where the replay measured it to
+    help (docs/refinement.md, docs/pareto.md); never on other data, where NAAP-440's finals are
+    not the study's scale, nor with ``--exhaustive``, which runs every scheme."""
+    return data == "cifar10" and pruner in ("naap", "naap-wide", "naap-lean") and not exhaustive
 
 
 @dataclass(frozen=True)
@@ -131,12 +125,7 @@ class SearchOptions:
             prescreen=(
                 args.prescreen
                 if args.prescreen is not None
-                else default_prescreen(
-                    args.data,
-                    pruner=pruner,
-                    multi_objective=objectives is not None,
-                    exhaustive=args.exhaustive,
-                )
+                else default_prescreen(args.data, pruner=pruner, exhaustive=args.exhaustive)
             ),
             heartbeat=args.heartbeat,
             grace=args.grace,

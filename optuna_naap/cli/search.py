@@ -112,8 +112,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="skip schemes a 0-epoch predictor rates hopeless, before training "
-        "(SchemePrescreen); default: on for one objective on cifar10 with NAAP-440's rule "
-        "(--pruner naap, naap-wide or naap-lean) without --exhaustive, off otherwise",
+        "(SchemePrescreen; on the front in a multi-objective study); default: on on cifar10 "
+        "with NAAP-440's rule (--pruner naap, naap-wide or naap-lean) without --exhaustive, "
+        "off otherwise",
     )
     add_heartbeat(parser)
 
