@@ -30,6 +30,11 @@ __all__ = [
 ]
 
 
+#: ``--pruner`` names of NAAP-440's rule with a named top-k bar: CIFAR-10 and one objective only
+#: (``naap`` is that rule too on CIFAR-10, and transfer mode or the Pareto rule elsewhere).
+NAMED_BARS = ("naap-wide", "naap-lean")
+
+
 def default_pruner(data: str, *, multi_objective: bool) -> str:
     """``search``'s pruner where ``--pruner`` is not given.
 
@@ -52,7 +57,7 @@ def default_prescreen(data: str, *, pruner: str, exhaustive: bool) -> bool:
     known finals, or the front in a multi-objective study), where the replay measured it to
     help (docs/refinement.md, docs/pareto.md); never on other data, where NAAP-440's finals are
     not the study's scale, nor with ``--exhaustive``, which runs every scheme."""
-    return data == "cifar10" and pruner in ("naap", "naap-wide", "naap-lean") and not exhaustive
+    return data == "cifar10" and pruner in ("naap", *NAMED_BARS) and not exhaustive
 
 
 @dataclass(frozen=True)
@@ -82,12 +87,12 @@ class SearchOptions:
         """The options of ``args`` (one line for each user error, before anything runs)."""
         objectives = parse_objectives(args.objectives)
         pruner = args.pruner or default_pruner(args.data, multi_objective=objectives is not None)
-        if objectives is not None and pruner in ("median", "naap-wide", "naap-lean"):
+        if objectives is not None and pruner in ("median", *NAMED_BARS):
             raise CommandError(
                 f"--pruner {pruner} judges one value; a multi-objective study takes --pruner "
                 "naap or none"
             )
-        if pruner in ("naap-wide", "naap-lean") and args.data != "cifar10":
+        if pruner in NAMED_BARS and args.data != "cifar10":
             # Its top-k bar is NAAP-440's finals: there is none on another task's scale.
             raise CommandError(
                 f"--pruner {pruner} is a bar of NAAP-440's CIFAR-10 finals, not on the scale "

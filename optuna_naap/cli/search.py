@@ -17,6 +17,7 @@ from optuna_naap.cli._common import (
 )
 from optuna_naap.cli._recovery import recover_trials
 from optuna_naap.cli._search_setup import (
+    NAMED_BARS,
     NAAPRows,
     SearchOptions,
     create_study,
@@ -59,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data(parser, download_help="download CIFAR-10 into --data-root first")
     parser.add_argument(
         "--pruner",
-        choices=("naap", "naap-wide", "naap-lean", "median", "none"),
+        choices=("naap", *NAMED_BARS, "median", "none"),
         help="default: naap (on cifar10 a top-10 bar of NAAP-440's finals; on other data, "
         "NAAP-440 as a prior calibrated on the study's trials), median on synthetic data, none "
         "in multi-objective studies of data other than cifar10; naap-wide: a top-20 bar "
