@@ -6,7 +6,7 @@ the figures are not comparable to the test table). Usage:
 
     python benchmarks/predictor_cv.py [PATH/naap440v2.csv] [--epochs 0,3,6,9] [--loss RMSE]
         [--n-models 5] [--iterations 500] [--learning-rate 0.05] [--depth 6] [--repeats 1]
-        [--architecture-weight auto|W] [--raw-curves]
+        [--architecture-weight auto|W] [--architecture-model catboost|gp] [--raw-curves]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--architecture-weight", default="auto")
+    parser.add_argument("--architecture-model", default="catboost", choices=("catboost", "gp"))
     parser.add_argument("--raw-curves", action="store_true")
     parser.add_argument("--no-schemes", action="store_true", help="CSV columns only")
     args = parser.parse_args()
@@ -64,6 +65,7 @@ def main() -> None:
             predictor = NAAPPredictor(
                 epochs=k,
                 loss=args.loss,
+                architecture_model=args.architecture_model,
                 n_models=args.n_models,
                 iterations=args.iterations,
                 learning_rate=args.learning_rate,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from catboost import CatBoost
 
-__all__ = ["Component"]
+__all__ = ["Component", "feature_matrix"]
 
 #: Virtual ensembles per CatBoost model for the predicted spread.
 VIRTUAL_ENSEMBLES = 10
@@ -62,19 +62,56 @@ class Component:
                 self._forests = []
         return self._forests or None
 
+    @classmethod
+    def fit(
+        cls,
+        epochs: int,
+        features: pd.DataFrame,
+        columns: list[str],
+        target: np.ndarray,
+        *,
+        n_models: int,
+        loss: str,
+        max_pairs: int,
+        seed: int,
+        settings: dict[str, Any],
+    ) -> Component:
+        """Fit ``n_models`` CatBoost models (seeds ``seed`` ..) with the boosting ``settings``
+        on ``columns`` of ``features``; a PairLogit ``loss`` is calibrated to accuracies by a
+        linear fit on the fit rows."""
+        from catboost import CatBoost, CatBoostError, Pool
+
+        x = features.loc[:, columns]
+        group = np.zeros(len(x), dtype=np.int64) if loss == "PairLogit" else None
+        pool = Pool(x, target, group_id=group)
+        function = f"PairLogit:max_pairs={max_pairs}" if loss == "PairLogit" else "RMSE"
+        models = []
+        for i in range(n_models):
+            model = CatBoost(
+                {
+                    "loss_function": function,
+                    **settings,
+                    "random_seed": seed + i,
+                    "verbose": 0,
+                    "allow_writing_files": False,
+                }
+            )
+            try:
+                model.fit(pool)
+            except CatBoostError as exc:
+                raise ValueError(
+                    f"CatBoost cannot fit these {len(x)} rows ({str(exc).rsplit(': ', 1)[-1]}); "
+                    "fit on more, or more varied, schemes"
+                ) from exc
+            models.append(model)
+        component = cls(epochs, models, columns, (1.0, 0.0))
+        if loss == "PairLogit":
+            slope, intercept = np.polyfit(component.predict(component.matrix(features)), target, 1)
+            component.calibration = (float(slope), float(intercept))
+        return component
+
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
-        """The component's columns as a float matrix.
-
-        CatBoost builds a Pool from a DataFrame column by column, which costs more than the
-        prediction itself for the pruner's single row; a matrix is cheap.
-        """
-        import pandas as pd
-
-        columns = features.columns.get_indexer(pd.Index(self.feature_names))
-        if (columns < 0).any():
-            missing = [n for n, i in zip(self.feature_names, columns, strict=True) if i < 0]
-            raise ValueError(f"the features lack the columns {', '.join(missing)}")
-        return np.ascontiguousarray(features.to_numpy(dtype="float64")[:, columns])
+        return feature_matrix(features, self.feature_names)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         slope, intercept = self.calibration
@@ -146,6 +183,21 @@ class Component:
             [str(n) for n in data["feature_names"]],
             (float(slope), float(intercept)),
         )
+
+
+def feature_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """The columns ``names`` of ``features`` as a float matrix.
+
+    CatBoost builds a Pool from a DataFrame column by column, which costs more than the
+    prediction itself for the pruner's single row; a matrix is cheap.
+    """
+    import pandas as pd
+
+    columns = features.columns.get_indexer(pd.Index(names))
+    if (columns < 0).any():
+        missing = [n for n, i in zip(names, columns, strict=True) if i < 0]
+        raise ValueError(f"the features lack the columns {', '.join(missing)}")
+    return np.ascontiguousarray(features.to_numpy(dtype="float64")[:, columns])
 
 
 def _threads(rows: int) -> int:

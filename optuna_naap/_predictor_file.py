@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 
 from optuna_naap._component import Component
+from optuna_naap._gp import GPComponent
 
 __all__ = [
     "PredictorFileError",
+    "learnt_state",
     "read_predictor_file",
     "restore_learnt_state",
     "write_predictor_file",
@@ -65,6 +67,25 @@ def read_predictor_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return document
 
 
+def learnt_state(predictor: Any) -> dict[str, Any]:
+    """A fitted NAAPPredictor's file document: its parameters and learnt state, read back by
+    :func:`restore_learnt_state`."""
+    import catboost
+
+    return {
+        "params": predictor.get_params(),
+        "scheme_columns": predictor.scheme_columns_,
+        "uses_schemes": predictor.uses_schemes_,
+        "positions": predictor.positions_,
+        "architecture_features": predictor.architecture_features_,
+        "architecture_weight": predictor.architecture_weight_,
+        "n_train_rows": predictor.n_train_rows_,
+        "cv_residuals": predictor.cv_residuals_.tolist(),
+        "catboost_version": catboost.__version__,
+        "components": [c.to_json() for c in predictor.components_],
+    }
+
+
 def restore_learnt_state(predictor: Any, document: dict[str, Any], path: Path) -> None:
     """Set a NAAPPredictor's learnt state (the attributes ending in ``_``) from its file's
     ``document``, checking that the components match its parameters.
@@ -83,11 +104,20 @@ def restore_learnt_state(predictor: Any, document: dict[str, Any], path: Path) -
         predictor.architecture_weight_ = float(document["architecture_weight"])
         predictor.n_train_rows_ = int(document["n_train_rows"])
         predictor.cv_residuals_ = np.asarray(document["cv_residuals"], dtype="float64")
-        predictor.components_ = [Component.from_json(c) for c in document["components"]]
-    except (KeyError, TypeError, ValueError, binascii.Error, CatBoostError) as exc:
+        predictor.components_ = [
+            GPComponent.from_json(c) if c.get("model") == "gp" else Component.from_json(c)
+            for c in document["components"]
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError, binascii.Error, CatBoostError) as exc:
         raise PredictorFileError(f"{path} is a corrupt predictor file ({exc})") from exc
     for component in predictor.components_:
-        if len(component.models) != predictor.n_models:
+        gp = component.epochs == 0 and predictor.architecture_model == "gp"
+        if isinstance(component, GPComponent) != gp:
+            raise PredictorFileError(
+                f"{path} is a corrupt predictor file: its {component.epochs}-epoch component "
+                f"does not match architecture_model={predictor.architecture_model!r}"
+            )
+        if isinstance(component, Component) and len(component.models) != predictor.n_models:
             raise PredictorFileError(
                 f"{path} is a corrupt predictor file: a component holds "
                 f"{len(component.models)} models for n_models={predictor.n_models}"

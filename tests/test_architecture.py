@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_metrics",
             "_forest",
             "_component",
+            "_gp",
             "_predictor_file",
             "_packaged",
         ],

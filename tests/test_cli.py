@@ -125,6 +125,20 @@ def test_evaluate_table_and_out_dir(naap440_dir: Path, tmp_path: Path) -> None:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
+def test_evaluate_gp_architecture_model(
+    naap440_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["evaluate", "--naap440", str(naap440_dir / "naap440v2.csv"), "--format", "json"]
+    args += ["--epochs", "0", "--seeds", "1", "--baselines", "1-NN", "--out", str(out)]
+    assert main([*args, "--architecture-model", "gp"]) == 0
+    rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {"1-NN", "NAAPPredictor (RMSE, GP)", "NAAPPredictor (PairLogit, GP)"}
+    assert rows["NAAPPredictor (RMSE, GP)"]["violations"] < rows["1-NN"]["violations"]
+    assert (out / "scatter_RMSE_GP_0epochs.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -154,6 +154,7 @@ def test_errors(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
         ({"cycle": 0}, "cycle=0"),
         ({"max_pairs": 0}, "max_pairs=0"),
         ({"raw_curves": "yes"}, "raw_curves='yes'"),
+        ({"architecture_model": "forest"}, "architecture_model='forest'"),
     ],
 )
 def test_invalid_parameters(kwargs: dict[str, Any], message: str) -> None:
@@ -212,3 +213,74 @@ def test_extra_features(split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
     assert NAAPPredictor.load(tmp_path / "p.json").extra_features == ("Noise",)
     with pytest.raises(ValueError, match="extra_features Missing are not columns"):
         NAAPPredictor(0, extra_features=("Missing",), **FAST).fit(train)
+
+
+@pytest.fixture(scope="module")
+def gp_predictor(split: tuple[pd.DataFrame, pd.DataFrame]) -> NAAPPredictor:
+    # A fixed weight keeps both components, so that the blend and the file hold a GP and CatBoost.
+    return NAAPPredictor(3, architecture_model="gp", architecture_weight=0.75, **FAST).fit(
+        split[0]
+    )
+
+
+def test_gp_architecture_model(
+    gp_predictor: NAAPPredictor, split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    from optuna_naap._component import Component
+    from optuna_naap._gp import GPComponent
+    from optuna_naap.metrics import kendall_tau
+
+    train, test = split
+    architecture, curve = gp_predictor.components_
+    assert isinstance(architecture, GPComponent) and architecture.epochs == 0
+    assert isinstance(curve, Component) and curve.epochs == 3
+    # Constant columns of the fit rows (the first two positions' kernel, stride, residual) are
+    # left out: no length scale for what the rows cannot tell apart.
+    assert "Kernel0" not in architecture.feature_names
+    assert "ReceptiveField" in architecture.feature_names
+    predicted = gp_predictor.predict(test)
+    assert kendall_tau(test.MaxAccuracy, predicted) > 0.85
+    for i in (0, 21):
+        assert gp_predictor.predict(test.iloc[[i]])[0] == pytest.approx(predicted[i], abs=1e-12)
+    mean, std = gp_predictor.predict_with_uncertainty(test)
+    np.testing.assert_allclose(mean, predicted)
+    assert (std > 0).all()
+    # Out-of-fold errors of the blend with a GP refit in each inner fold.
+    residuals = gp_predictor.cv_residuals_
+    in_sample = train.MaxAccuracy.to_numpy() - gp_predictor.predict(train)
+    assert residuals.shape == (len(train),)
+    assert np.abs(in_sample).mean() < np.abs(residuals).mean() < 0.02
+    path = tmp_path / "gp.json"
+    gp_predictor.save(path)
+    again = NAAPPredictor.load(path)
+    assert again.get_params()["architecture_model"] == "gp"
+    np.testing.assert_allclose(again.predict(test), predicted, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(again.predict_with_uncertainty(test)[1], std, rtol=0, atol=1e-12)
+
+
+def test_gp_members_spread_by_what_the_gp_does_not_know(gp_predictor: NAAPPredictor) -> None:
+    architecture = gp_predictor.components_[0]
+    rows = architecture.matrix(
+        pd.DataFrame(
+            [np.zeros(len(architecture.feature_names)), architecture.regressor.X_train_[0]],
+            columns=architecture.feature_names,
+        )
+    )
+    mean, members = architecture.predict_with_members(rows)
+    assert members.shape == (2, gp_predictor.n_models * 10)
+    np.testing.assert_allclose(members.mean(axis=1), mean, atol=1e-12)
+    far, fit_row = members.std(axis=1)
+    assert far > fit_row  # a scheme unlike every fit row is less known than a fit row
+
+
+def test_gp_errors(split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path) -> None:
+    train = split[0]
+    with pytest.raises(ValueError, match="every architecture feature is constant"):
+        NAAPPredictor(0, architecture_model="gp", **FAST).fit(pd.concat([train.head(1)] * 12))
+    path = tmp_path / "catboost.json"
+    NAAPPredictor(0, **FAST).fit(train).save(path)
+    document = json.loads(path.read_text())
+    document["params"]["architecture_model"] = "gp"
+    path.write_text(json.dumps(document))
+    with pytest.raises(PredictorFileError, match="does not match architecture_model='gp'"):
+        NAAPPredictor.load(path)

@@ -16,7 +16,7 @@ from optuna_naap._metrics import RankingScores, ranking_scores
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PAPER_SEEDS", "EvaluationRow", "evaluate", "paper_regressors"]
+__all__ = ["PAPER_SEEDS", "EvaluationRow", "evaluate", "naap_predictors", "paper_regressors"]
 
 #: The seeds of the paper's ``run_experiments.py``.
 PAPER_SEEDS = tuple(20220905 + i for i in range(5))
@@ -96,6 +96,16 @@ def _median_run(runs: list[tuple[int, np.ndarray]]) -> np.ndarray:
     return runs[order[len(runs) // 2]][1]
 
 
+def naap_predictors(architecture_model: str = "catboost") -> dict[str, dict[str, Any]]:
+    """NAAPPredictor's rows of the table, by name: its two losses, with ``architecture_model``
+    (named in the row where it is not the default)."""
+    suffix = "" if architecture_model == "catboost" else f", {architecture_model.upper()}"
+    return {
+        f"NAAPPredictor ({loss}{suffix})": {"loss": loss, "architecture_model": architecture_model}
+        for loss in ("RMSE", "PairLogit")
+    }
+
+
 def evaluate(
     frame: pd.DataFrame,
     *,
@@ -147,10 +157,7 @@ def evaluate(
     if unknown:
         raise ValueError(f"unknown baseline {unknown[0]!r}; known: {', '.join(regressors)}")
     if predictors is None:
-        predictors = {
-            "NAAPPredictor (RMSE)": {"loss": "RMSE"},
-            "NAAPPredictor (PairLogit)": {"loss": "PairLogit"},
-        }
+        predictors = naap_predictors()
     truth = test["MaxAccuracy"].to_numpy(dtype="float64")
 
     def row(name: str, k: int, runs: list[tuple[int, np.ndarray]]) -> EvaluationRow:

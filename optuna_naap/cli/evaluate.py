@@ -55,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", metavar="DIR", help="also write results.csv and predicted-vs-true plots here"
     )
     parser.add_argument(
+        "--architecture-model",
+        choices=("catboost", "gp"),
+        default="catboost",
+        help="NAAPPredictor's architecture model: catboost (default) or gp (a Gaussian process)",
+    )
+    parser.add_argument(
         "--baselines",
         metavar="NAMES",
         help="semicolon-separated baseline names (default: the paper's 24)",
@@ -71,6 +77,7 @@ class EvaluateOptions:
     format: str
     out: Path | None
     baselines: list[str] | None
+    architecture_model: str
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> EvaluateOptions:
@@ -81,7 +88,13 @@ class EvaluateOptions:
             baselines = [name.strip() for name in args.baselines.split(";") if name.strip()]
         seeds = [PAPER_SEEDS[0] + i for i in range(args.seeds)]
         return cls(
-            args.naap440, list(args.epochs), seeds, args.format, out_dir(args.out), baselines
+            args.naap440,
+            list(args.epochs),
+            seeds,
+            args.format,
+            out_dir(args.out),
+            baselines,
+            args.architecture_model,
         )
 
 
@@ -91,7 +104,7 @@ def take_action(args: argparse.Namespace) -> int:
     options = EvaluateOptions.from_args(args)
     frame = load_naap440(options.naap440)
     predictions: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-    rows = _run(frame, options.epochs, options.seeds, options.baselines, predictions)
+    rows = _run(frame, options, predictions)
     if options.out is not None:
         _write_out(options.out, rows, predictions)
     if options.format == "json":
@@ -106,9 +119,7 @@ def take_action(args: argparse.Namespace) -> int:
 
 def _run(
     frame: Any,
-    epochs: list[int],
-    seeds: list[int],
-    baselines: list[str] | None,
+    options: EvaluateOptions,
     predictions: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]],
 ) -> list[EvaluationRow]:
     from rich.console import Console
@@ -120,8 +131,10 @@ def _run(
         TimeElapsedColumn,
     )
 
-    from optuna_naap.cli._paper_table import evaluate, paper_regressors
+    from optuna_naap.cli._paper_table import evaluate, naap_predictors, paper_regressors
 
+    epochs, baselines = options.epochs, options.baselines
+    predictors = naap_predictors(options.architecture_model)
     n_models = (len(paper_regressors()) if baselines is None else len(baselines)) + 2
     rows: list[EvaluationRow] = []
     with Progress(
@@ -135,7 +148,12 @@ def _run(
     ) as progress:
         task = progress.add_task("", total=n_models * len(epochs))
         for row in evaluate(
-            frame, epochs=epochs, seeds=seeds, baselines=baselines, predictions=predictions
+            frame,
+            epochs=epochs,
+            seeds=options.seeds,
+            baselines=baselines,
+            predictors=predictors,
+            predictions=predictions,
         ):
             rows.append(row)
             progress.update(task, advance=1, description=f"{row.model} @ {row.epochs} epochs")
@@ -152,7 +170,7 @@ def _write_out(
         _rows_csv(rows, f)
     for (name, k), (truth, predicted) in predictions.items():
         if name.startswith("NAAPPredictor"):
-            loss = name.split("(")[1].rstrip(")")
+            loss = name.split("(")[1].rstrip(")").replace(", ", "_")  # RMSE, PairLogit_GP
             scores = next(r for r in rows if r.model == name and r.epochs == k).scores
             _scatter(
                 out / f"scatter_{loss}_{k}epochs.png",
