@@ -60,7 +60,7 @@ class NAAPPredictor:
     linear fit on the fit rows, which keeps the ranking. ``n_models`` models with different
     seeds are averaged per component. ``architecture_model="gp"`` makes the architecture model
     a Gaussian process (a Matern kernel with one length scale per feature), which ranks
-    NAAP-440's held-out schemes better in cross-validation at a few seconds more per fit.
+    NAAP-440's held-out schemes better in cross-validation, at about twice the fit time.
 
     The same inner cross-validation (one model per component and fold, run for a fixed weight
     too) leaves the out-of-fold errors in ``cv_residuals_`` (true minus predicted, one per fit
@@ -72,7 +72,7 @@ class NAAPPredictor:
         loss: ``"RMSE"`` (regression) or ``"PairLogit"`` (pairwise ranking) for the CatBoost
             components.
         architecture_model: ``"catboost"`` (``n_models`` CatBoost models) or ``"gp"`` (one
-            Gaussian-process regression, whatever the loss).
+            Gaussian process whatever the loss; its fit time grows as the cube of the rows).
         architecture_weight: Weight of the architecture model in ``[0, 1]``, or ``"auto"``.
         cycle: Epochs per learning-rate cycle of the recipe (3 for NAAP).
         raw_curves: Whether the curve model also sees every epoch's raw values.
