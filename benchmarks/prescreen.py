@@ -1,6 +1,7 @@
 """Does a 0-epoch pre-screen in NAAPSampler save compute on top of NAAPPruner?
 
-Run: ``python benchmarks/prescreen.py [--rows train|all] [--epsilon] [--max-epochs N]``.
+Run: ``python benchmarks/prescreen.py [--rows train|all] [--epsilon] [--max-epochs N]
+[--architecture-model catboost|gp]``.
 
 The replay protocol of ``optuna-naap benchmark`` (2 disjoint folds; everything that learns is fit
 on the other fold): NAAPPruner with its defaults alone, and with ``NAAPSampler(base,
@@ -44,6 +45,12 @@ def main() -> None:
     parser.add_argument("--epsilon", action="store_true", help="epsilon as a 0-epoch feature")
     parser.add_argument("--max-epochs", type=int, default=90, help="budget (default 90)")
     parser.add_argument("--objectives", default=None, help="e.g. accuracy,macs")
+    parser.add_argument(
+        "--architecture-model",
+        choices=("catboost", "gp"),
+        default="catboost",
+        help="the pre-screen's 0-epoch predictor (default catboost)",
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -68,7 +75,9 @@ def main() -> None:
             if fold not in contexts:
                 fit_rows = rows.iloc[parts[1 - fold]]
                 extra = ("Epsilon",) if args.epsilon else ()
-                zero = NAAPPredictor(0, extra_features=extra).fit(fit_rows)
+                zero = NAAPPredictor(
+                    0, extra_features=extra, architecture_model=args.architecture_model
+                ).fit(fit_rows)
                 contexts = {fold: (FitContext(fit_rows, args.max_epochs), zero)}
             context, zero = contexts[fold]
             base = (
