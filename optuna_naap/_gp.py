@@ -30,10 +30,11 @@ _NU = 2.5
 _CONSTANT = 1e-12
 
 
-def _kernel(n_features: int) -> Any:
+def _kernel(length_scales: np.ndarray, constant: float = 1.0, noise: float = 1e-2) -> Any:
+    """The component's kernel form (a fit starts from the defaults; a file gives them all)."""
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-    return ConstantKernel(1.0) * Matern(np.full(n_features, 3.0), nu=_NU) + WhiteKernel(1e-2)
+    return ConstantKernel(constant) * Matern(length_scales, nu=_NU) + WhiteKernel(noise)
 
 
 def _regressor(kernel: Any, *, optimize: bool, seed: int) -> GaussianProcessRegressor:
@@ -93,15 +94,15 @@ class GPComponent:
         from sklearn.exceptions import ConvergenceWarning
 
         x = features.loc[:, columns].to_numpy(dtype="float64")
-        varying = [c for c, s in zip(columns, x.std(axis=0), strict=True) if s > _CONSTANT]
-        if not varying:
+        keep = x.std(axis=0) > _CONSTANT
+        if not keep.any():
             raise ValueError(
                 f"a GP cannot fit these {len(x)} rows: every architecture feature is constant; "
                 "fit on more varied schemes"
             )
-        x = features.loc[:, varying].to_numpy(dtype="float64")
+        x, varying = x[:, keep], [c for c, k in zip(columns, keep, strict=True) if k]
         if start is None or start.k1.k2.length_scale.shape != (len(varying),):
-            start = _kernel(len(varying))
+            start = _kernel(np.full(len(varying), 3.0))
         regressor = _regressor(start, optimize=True, seed=seed)
         with warnings.catch_warnings():
             # A length scale at its bound is a feature the GP found irrelevant: expected.
@@ -143,16 +144,12 @@ class GPComponent:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GPComponent:
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
         x = np.asarray(data["x"], dtype="float64")
         y = np.asarray(data["y"], dtype="float64")
         scales = np.asarray(data["length_scales"], dtype="float64")
         names = [str(n) for n in data["feature_names"]]
         if x.ndim != 2 or x.shape != (len(y), len(names)) or scales.shape != (len(names),):
             raise ValueError("a GP component's rows, targets and features do not match")
-        kernel = ConstantKernel(float(data["constant"])) * Matern(scales, nu=_NU) + WhiteKernel(
-            float(data["noise"])
-        )
+        kernel = _kernel(scales, float(data["constant"]), float(data["noise"]))
         regressor = _regressor(kernel, optimize=False, seed=0).fit(x, y)
         return cls(int(data["epochs"]), names, regressor, int(data["n_members"]))
